@@ -1,0 +1,3 @@
+"""asgiref.server (being implemented)."""
+
+from __future__ import annotations

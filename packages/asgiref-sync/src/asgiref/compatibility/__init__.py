@@ -1,0 +1,3 @@
+"""asgiref.compatibility (being implemented)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""asgiref.local (being implemented)."""
+
+from __future__ import annotations

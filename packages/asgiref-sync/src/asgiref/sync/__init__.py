@@ -1,0 +1,3 @@
+"""asgiref.sync (being implemented)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""asgiref.timeout (being implemented)."""
+
+from __future__ import annotations

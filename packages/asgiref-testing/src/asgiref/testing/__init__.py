@@ -1,0 +1,3 @@
+"""asgiref.testing (being implemented)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""asgiref.typing (being implemented)."""
+
+from __future__ import annotations

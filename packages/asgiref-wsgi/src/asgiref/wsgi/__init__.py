@@ -1,0 +1,3 @@
+"""asgiref.wsgi (being implemented)."""
+
+from __future__ import annotations
