@@ -328,6 +328,8 @@ def build(session: nox.Session) -> None:
             if name in owners:
                 session.error(f"{name} is shipped by both {owners[name]} and {dist}")
             owners[name] = dist
+            if name.endswith((".pyc", ".pyo")) or "__pycache__" in name:
+                session.error(f"{wheel.name} ships a compiled file: {name}")
             if "/tests/" in name or name.startswith("tests/"):
                 session.error(f"{wheel.name} ships a test file: {name}")
         for module in SUBPACKAGES[dist]:

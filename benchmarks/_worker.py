@@ -15,7 +15,8 @@ def main() -> None:
     path = sys.argv[1]
     only = sys.argv[2] if len(sys.argv) > 2 else ""
     spec = importlib.util.spec_from_file_location("bench_module", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     results: dict[str, float | None] = {}

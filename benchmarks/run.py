@@ -80,8 +80,8 @@ def main() -> int:
         print(f"\n## {module.name}  (median of {args.rounds} alternating rounds)\n")
         print(f"| {'workload':<38} | {'published':>12} | {'ours':>12} | {'ours/pub':>8} |")
         print(f"|{'-' * 40}|{'-' * 14}|{'-' * 14}|{'-' * 10}|")
-        for name in ours:
-            p, o = pub.get(name), ours[name]
+        for name, o in ours.items():
+            p = pub.get(name)
             ratio = f"{o / p:.3f}" if p and o else "-"
             print(f"| {name:<38} | {fmt(p, name):>12} | {fmt(o, name):>12} | {ratio:>8} |")
         targets = meta.get("targets", [])

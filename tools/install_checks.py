@@ -48,7 +48,7 @@ DOCUMENTED = {
 
 # A user's file annotated with asgiref.typing: both checkers must accept it in strict mode,
 # which they only do when they find the installed inline types (py.typed).
-USER_APP = '''\
+USER_APP = """\
 from __future__ import annotations
 
 from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, HTTPScope, Scope
@@ -60,16 +60,18 @@ async def app(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
     http: HTTPScope = scope
     await send({"type": "http.response.start", "status": 200, "headers": [], "trailers": False})
     await send({"type": "http.response.body", "body": http["path"].encode(), "more_body": False})
-'''
+"""
 
 # A wrong message type that must be reported: the proof that types are really used.
-USER_BAD = '''\
+USER_BAD = """\
 from __future__ import annotations
 
 from asgiref.typing import HTTPResponseStartEvent
 
-event: HTTPResponseStartEvent = {"type": "http.response.start", "status": "200", "headers": [], "trailers": False}
-'''
+event: HTTPResponseStartEvent = {
+    "type": "http.response.start", "status": "200", "headers": [], "trailers": False
+}
+"""
 
 
 def fail(message: str) -> None:
@@ -109,10 +111,14 @@ def run_checkers(workdir: Path, *, expect_clean: str, expect_error: str) -> None
     pyright = [str(bindir / "pyright"), "--project", str(workdir / "pyrightconfig.json")]
     for tool in (mypy, pyright):
         name = Path(tool[0]).name
-        good = subprocess.run([*tool, expect_clean], cwd=workdir, capture_output=True, text=True)
+        good = subprocess.run(
+            [*tool, expect_clean], cwd=workdir, capture_output=True, text=True, check=False
+        )
         if good.returncode != 0:
             fail(f"{name} rejects a correct user file:\n{good.stdout}{good.stderr}")
-        bad = subprocess.run([*tool, expect_error], cwd=workdir, capture_output=True, text=True)
+        bad = subprocess.run(
+            [*tool, expect_error], cwd=workdir, capture_output=True, text=True, check=False
+        )
         if bad.returncode == 0 or "status" not in bad.stdout:
             fail(f"{name} accepted a wrong status type:\n{bad.stdout}{bad.stderr}")
         ok(f"{name} strict: accepts user_app.py, reports the wrong type in user_bad.py")

@@ -24,9 +24,9 @@ else:
     # below; inspect.iscoroutinefunction does not see the marker before 3.12.
     iscoroutinefunction = asyncio.iscoroutinefunction
 
-    _IS_COROUTINE_MARKER: object = asyncio.coroutines._is_coroutine  # type: ignore[attr-defined]  # noqa: SLF001
+    _IS_COROUTINE_MARKER: object = asyncio.coroutines._is_coroutine  # type: ignore[attr-defined]
 
     def markcoroutinefunction(func: _F) -> _F:
         """Make ``asyncio.iscoroutinefunction(func)`` report True."""
-        func._is_coroutine = _IS_COROUTINE_MARKER  # type: ignore[attr-defined]  # noqa: SLF001
+        func._is_coroutine = _IS_COROUTINE_MARKER  # type: ignore[attr-defined]
         return func
