@@ -1,0 +1,230 @@
+"""``Local``: attribute storage that is private to a thread and to an asyncio task.
+
+Reads are the hot path (Django reads its translation, time zone and URL state
+from ``Local`` objects many times per request), so each concrete class defines
+``__getattribute__`` and answers a hit with a couple of C-level lookups: no
+lock, no exception, no attribute lookup on the ``Local`` itself. Writes never
+mutate a published mapping; they install a fresh copy in the current context,
+so contexts copied earlier (child tasks, bridge hops) keep what they saw.
+"""
+
+from __future__ import annotations
+
+import threading
+
+# The C-level check asyncio itself uses; get_running_loop() would raise instead.
+from asyncio.events import _get_running_loop  # pyright: ignore[reportPrivateUsage]
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, final
+
+from ._ownership import LocalValues, local_state, thread_marker
+
+_object_getattribute = object.__getattribute__
+_local_state_get = local_state.get
+
+
+def _missing(local: object, name: str) -> AttributeError:
+    return AttributeError(
+        f"{object.__repr__(local)} object has no attribute {name!r}", name=name, obj=local
+    )
+
+
+def _cannot_set_data() -> AttributeError:
+    return AttributeError("Cannot set attribute '_data' on Local")
+
+
+def _fallback(local: object, name: str) -> Any:
+    """Resolve ``name`` the ordinary way (``__class__``, methods...) or fail like a miss."""
+    try:
+        return _object_getattribute(local, name)
+    except AttributeError:
+        raise _missing(local, name) from None
+
+
+@final
+class Local:
+    """A namespace whose attributes are private to a thread and to an asyncio task.
+
+    ``Local()`` values follow work across ``sync_to_async``/``async_to_sync``
+    hops; ``Local(thread_critical=True)`` values never leave the thread that
+    wrote them. Instances are of a private subclass per mode, and ``Local``
+    itself cannot be subclassed.
+    """
+
+    __slots__ = ("__weakref__",)
+
+    def __new__(cls, thread_critical: bool = False) -> Local:
+        if cls is not Local:
+            raise TypeError("asgiref.local.Local cannot be subclassed")
+        concrete = _ThreadCriticalLocal if thread_critical else _DefaultLocal
+        return object.__new__(concrete)
+
+    def __init__(self, thread_critical: bool = False) -> None:
+        pass
+
+    if TYPE_CHECKING:
+        # Attribute access is the whole API: let type checkers accept any name.
+        def __getattr__(self, name: str) -> Any: ...
+        def __setattr__(self, name: str, value: Any) -> None: ...
+        def __delattr__(self, name: str) -> None: ...
+
+
+class _DefaultLocal(Local):  # type: ignore[misc]  # Local is final to users; its own concrete classes are the exception
+    """Context-local storage that follows the sync bridge (``Local()``)."""
+
+    __slots__ = ()
+
+    def __getattribute__(self, name: str) -> Any:
+        state = _local_state_get(None)
+        if state is not None and state[0] is thread_marker.__dict__:
+            try:
+                return state[1][self][name]
+            except KeyError:
+                pass
+        return _fallback(self, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "_data":
+            raise _cannot_set_data()
+        marker = thread_marker.__dict__
+        state = _local_state_get(None)
+        if state is None or state[0] is not marker:
+            # Nothing here is visible to this thread: start afresh rather than
+            # carry another thread's data along.
+            local_state.set((marker, {self: {name: value}}))
+            return
+        by_local = state[1].copy()
+        values = by_local.get(self)
+        if values is None:
+            by_local[self] = {name: value}
+        else:
+            values = values.copy()
+            values[name] = value
+            by_local[self] = values
+        local_state.set((marker, by_local))
+
+    def __delattr__(self, name: str) -> None:
+        marker = thread_marker.__dict__
+        state = _local_state_get(None)
+        if state is None or state[0] is not marker:
+            raise _missing(self, name)
+        values = state[1].get(self)
+        if values is None or name not in values:
+            raise _missing(self, name)
+        by_local = state[1].copy()
+        if len(values) == 1:
+            del by_local[self]
+        else:
+            values = values.copy()
+            del values[name]
+            by_local[self] = values
+        local_state.set((marker, by_local))
+
+
+class _CriticalContextVar(threading.local):
+    """Per thread, the context variable holding thread-critical values while a loop runs.
+
+    One variable per thread makes the data per-thread *and* per-context: tasks
+    of one loop are isolated like default-mode values, yet a context that
+    reaches another thread (a bridge hop) carries nothing visible there.
+    """
+
+    def __init__(self) -> None:
+        self.var: ContextVar[dict[object, LocalValues]] = ContextVar(
+            f"asgiref.local.critical[{threading.current_thread().name}]"
+        )
+
+
+_critical = _CriticalContextVar()
+
+
+class _ThreadCriticalLocal(Local):  # type: ignore[misc]  # see _DefaultLocal
+    """Storage that never leaves its thread (``Local(thread_critical=True)``).
+
+    Without a running event loop it is exactly a ``threading.local``; with one,
+    values are also private to the asyncio task that wrote them.
+    """
+
+    __slots__ = ("_namespace",)
+    _namespace: threading.local
+
+    def __init__(self, thread_critical: bool = True) -> None:
+        object.__setattr__(self, "_namespace", threading.local())
+
+    def __getattribute__(self, name: str) -> Any:
+        if _get_running_loop() is None:
+            try:
+                return _namespace_of(self).__dict__[name]
+            except KeyError:
+                pass
+            try:
+                return _object_getattribute(self, name)
+            except AttributeError:
+                raise _thread_local_missing(self, name) from None
+        by_local = _critical.var.get(None)
+        if by_local is not None:
+            try:
+                return by_local[self][name]
+            except KeyError:
+                pass
+        return _fallback(self, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if _get_running_loop() is None:
+            _namespace_of(self).__dict__[name] = value
+            return
+        if name == "_data":
+            raise _cannot_set_data()
+        var = _critical.var
+        by_local = var.get(None)
+        if by_local is None:
+            var.set({self: {name: value}})
+            return
+        by_local = by_local.copy()
+        values = by_local.get(self)
+        if values is None:
+            by_local[self] = {name: value}
+        else:
+            values = values.copy()
+            values[name] = value
+            by_local[self] = values
+        var.set(by_local)
+
+    def __delattr__(self, name: str) -> None:
+        if _get_running_loop() is None:
+            namespace = _namespace_of(self).__dict__
+            if name not in namespace:
+                raise _thread_local_missing(self, name)
+            del namespace[name]
+            return
+        var = _critical.var
+        by_local = var.get(None)
+        values = None if by_local is None else by_local.get(self)
+        if by_local is None or values is None or name not in values:
+            raise _missing(self, name)
+        by_local = by_local.copy()
+        if len(values) == 1:
+            del by_local[self]
+        else:
+            values = values.copy()
+            del values[name]
+            by_local[self] = values
+        var.set(by_local)
+
+
+# The slot is read through its descriptor: going through ``self._namespace``
+# would re-enter ``__getattribute__``.
+_namespace_of = _ThreadCriticalLocal.__dict__["_namespace"].__get__
+
+
+def _thread_local_missing(local: _ThreadCriticalLocal, name: str) -> AttributeError:
+    # Without a loop the storage *is* a threading.local; fail the way it does.
+    return AttributeError(
+        f"'_thread._local' object has no attribute {name!r}", name=name, obj=_namespace_of(local)
+    )
+
+
+# Public-in-package names for the facade (asgiref's tests import the
+# underscored names from ``asgiref.local``).
+DefaultLocal = _DefaultLocal
+ThreadCriticalLocal = _ThreadCriticalLocal
