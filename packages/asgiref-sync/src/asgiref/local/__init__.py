@@ -6,9 +6,9 @@ from ._local import DefaultLocal as _DefaultLocal
 from ._local import Local as Local
 from ._local import ThreadCriticalLocal as _ThreadCriticalLocal
 
-# The private concrete classes are importable because asgiref's own tests and
+# The private concrete classes are exported because asgiref's own tests and
 # some callers check ``type(Local()) is _DefaultLocal``.
-__all__ = ["Local"]
+__all__ = ["Local", "_DefaultLocal", "_ThreadCriticalLocal"]
 
 for _cls in (Local, _DefaultLocal, _ThreadCriticalLocal):
     _cls.__module__ = __name__
