@@ -1,0 +1,536 @@
+"""SyncToAsync and AsyncToSync: calling sync code from async code and back.
+
+The two directions are one mechanism: a sync function awaited from a loop may
+call back into async code, which may call sync code again, and each hop must
+know where the enclosing hops wait. That shared knowledge lives in ``_state``
+and is exposed under the class attribute names Django, Channels and
+monitoring agents use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import os
+import sys
+import threading
+import warnings
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, ParamSpec, TypeVar, overload
+
+from ..current_thread_executor import CurrentThreadExecutor
+from ..local import Local
+from ..local._ownership import claim_current_context
+from . import _state
+from ._context_copy import restore_context
+from ._contexts import runner_for
+from ._coroutines import iscoroutinefunction, markcoroutinefunction
+from ._loop_runner import loop_runners
+
+if TYPE_CHECKING:
+    import weakref
+
+    from ._contexts import AsyncSingleThreadContext, ThreadSensitiveContext
+    from ._loop_runner import LoopRunner
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+_ExcInfo = tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None]
+
+_threadlocal = _state.threadlocal
+_bridge_executors = _state.bridge_executors
+_loop_thread_executors = _state.loop_thread_executors
+_deadlock_context = _state.deadlock_context
+_thread_sensitive_context = _state.thread_sensitive_context
+_async_single_thread_context = _state.async_single_thread_context
+
+
+class _ProcessWideExecutor:
+    """``SyncToAsync.single_thread_executor`` until someone assigns their own.
+
+    The executor (and its one thread) is created on first use rather than at
+    import, and forgotten in a forked child, where its thread does not exist.
+    """
+
+    def __init__(self) -> None:
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def __get__(self, instance: object, owner: type | None = None) -> ThreadPoolExecutor:
+        executor = self._executor
+        if executor is None:
+            with self._lock:
+                executor = self._executor
+                if executor is None:
+                    executor = self._executor = ThreadPoolExecutor(
+                        max_workers=1, thread_name_prefix="asgiref-sync-worker"
+                    )
+        return executor
+
+    def forget_after_fork(self) -> None:
+        self._executor = None
+        self._lock = threading.Lock()
+
+
+_process_wide_executor = _ProcessWideExecutor()
+_UNBOUND = object()
+os.register_at_fork(after_in_child=_process_wide_executor.forget_after_fork)
+
+
+def _run_in_context(
+    context: contextvars.Context,
+    loop_bridge: CurrentThreadExecutor | None,
+    child: Callable[[], Any],
+) -> Any:
+    """Enter the call's context in the worker thread and run the user's function."""
+    __traceback_hide__ = True  # read by Django's debug page
+    # Which new-loop bridge call (if any) owned the awaiting loop, so that an
+    # async_to_sync made later from this thread can tell that call has ended.
+    _threadlocal.bridge_of_main_loop = loop_bridge
+    return context.run(_claim_and_call, child)
+
+
+def _claim_and_call(child: Callable[[], Any]) -> Any:
+    __traceback_hide__ = True  # read by Django's debug page
+    claim_current_context()
+    return child()
+
+
+def _wake(loop: asyncio.AbstractEventLoop, waiter: asyncio.Future[None], _done: object) -> None:
+    # Runs in the thread that finished the work.
+    try:
+        loop.call_soon_threadsafe(_resolve, waiter)
+    except RuntimeError:
+        return  # the loop has closed: nobody is waiting any more
+
+
+def _resolve(waiter: asyncio.Future[None], _done: object = None) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+class SyncToAsync(Generic[_P, _R]):
+    """An awaitable wrapper running a sync function in a worker thread.
+
+    Thread-sensitive calls (the default) all run in one thread per situation:
+    the sync thread waiting in an enclosing ``async_to_sync``, the thread of the
+    enclosing ``ThreadSensitiveContext``, or one process-wide thread.
+    """
+
+    # Compatibility surface: these names are read (and some written) by Django,
+    # Channels, monitoring agents and user code.
+    threadlocal: ClassVar[threading.local] = _state.threadlocal
+    if TYPE_CHECKING:
+        single_thread_executor: ClassVar[ThreadPoolExecutor]
+    else:
+        single_thread_executor = _process_wide_executor
+    thread_sensitive_context: ClassVar[contextvars.ContextVar[ThreadSensitiveContext]] = (
+        _state.thread_sensitive_context
+    )
+    deadlock_context: ClassVar[contextvars.ContextVar[bool]] = _state.deadlock_context
+    context_to_thread_executor: ClassVar[
+        weakref.WeakKeyDictionary[ThreadSensitiveContext, Executor]
+    ] = _state.context_to_thread_executor
+
+    func: Callable[_P, _R]
+    context: contextvars.Context | None
+
+    def __init__(
+        self,
+        func: Callable[_P, _R],
+        thread_sensitive: bool = True,
+        executor: Executor | None = None,
+        context: contextvars.Context | None = None,
+    ) -> None:
+        wrapped: object = func  # callers pass anything; check before trusting the type
+        if (
+            not callable(wrapped)
+            or iscoroutinefunction(func)
+            or iscoroutinefunction(getattr(func, "__call__", func))  # noqa: B004 - want the method
+        ):
+            raise TypeError("sync_to_async can only be applied to sync functions.")
+        functools.update_wrapper(self, func)
+        # After update_wrapper, so a ``func``/``context`` in the wrapped __dict__ loses.
+        self.func = func
+        self.context = context
+        self._thread_sensitive = thread_sensitive
+        markcoroutinefunction(self)
+        if thread_sensitive and executor is not None:
+            raise TypeError("executor must not be set when thread_sensitive is True")
+        self._executor = executor
+        bound_to = getattr(wrapped, "__self__", _UNBOUND)
+        if bound_to is not _UNBOUND:
+            self.__self__ = bound_to
+
+    def _thread_sensitive_executor(self, loop: asyncio.AbstractEventLoop) -> Executor:
+        """Pick the one thread a thread-sensitive call must run in (spec order)."""
+        bridge: CurrentThreadExecutor | None = getattr(_bridge_executors, "current", None)
+        if bridge:
+            return bridge
+        context = _thread_sensitive_context.get(None)
+        if context is not None:
+            # The context and the bridge are one mechanism split over two modules.
+            return context._executor_for_call()  # pyright: ignore[reportPrivateUsage]
+        bridge = _loop_thread_executors.get(loop)
+        if bridge is not None:
+            return bridge
+        if _deadlock_context.get(False):
+            raise RuntimeError("Single thread executor already being used, would deadlock")
+        _deadlock_context.set(True)
+        return self.single_thread_executor
+
+    async def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        __traceback_hide__ = True  # read by Django's debug page
+        loop = asyncio.get_running_loop()
+        try:
+            if self._thread_sensitive:
+                executor: Executor | None = self._thread_sensitive_executor(loop)
+            else:
+                executor = self._executor
+            context = self.context
+            copied = context is None
+            if context is None:
+                context = contextvars.copy_context()
+            child = functools.partial(self.func, *args, **kwargs)
+            task_context: list[asyncio.Task[Any]] = []
+            func = functools.partial(_run_in_context, context, _loop_thread_executors.get(loop))
+            exc_info = sys.exc_info()
+            if executor is None:
+                # The loop's default executor is only reachable through run_in_executor.
+                work: asyncio.Future[_R] | Future[_R] = loop.run_in_executor(
+                    None, self.thread_handler, loop, exc_info, task_context, func, child
+                )
+            else:
+                work = executor.submit(
+                    self.thread_handler, loop, exc_info, task_context, func, child
+                )
+            try:
+                return await self._outcome(loop, work, task_context)
+            finally:
+                if copied:
+                    restore_context(context)
+                    claim_current_context()
+        finally:
+            _deadlock_context.set(False)
+
+    async def _outcome(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        work: asyncio.Future[_R] | Future[_R],
+        task_context: list[asyncio.Task[Any]],
+    ) -> _R:
+        """Wait for the function's result; on cancellation, follow the spec's three steps."""
+        __traceback_hide__ = True  # read by Django's debug page
+        while True:
+            waiter = loop.create_future()
+            if isinstance(work, Future):
+                work.add_done_callback(functools.partial(_wake, loop, waiter))
+            else:
+                work.add_done_callback(functools.partial(_resolve, waiter))
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                # The function cannot be interrupted. If it waits in async_to_sync on
+                # this loop, that task is cancelled first; if it completes anyway, so
+                # does this call. Otherwise drop the work if not started, and give up.
+                if not await self._inner_bridge_kept_running(loop, task_context):
+                    work.cancel()
+                    raise
+            else:
+                return work.result()
+
+    @staticmethod
+    async def _inner_bridge_kept_running(
+        loop: asyncio.AbstractEventLoop, task_context: list[asyncio.Task[Any]]
+    ) -> bool:
+        """On cancellation: cancel the function's async_to_sync task on this loop and await it.
+
+        True when it completed anyway, in which case the caller keeps waiting
+        for the function instead of raising CancelledError.
+        """
+        tasks = [task for task in task_context if task.get_loop() is loop]
+        if not tasks:
+            return False
+        for task in tasks:
+            task.cancel()
+        completed = False
+        for task in tasks:
+            try:
+                await task
+            except asyncio.CancelledError:
+                if not task.done():
+                    raise  # this task itself was cancelled again
+            except BaseException:  # noqa: BLE001, S110 - it ended; only normal completion counts
+                pass
+            else:
+                completed = True
+        return completed
+
+    def thread_handler(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        exc_info: _ExcInfo,
+        task_context: list[asyncio.Task[Any]],
+        func: Callable[[Callable[[], _R]], _R],
+        *args: Any,
+        **kwargs: Any,
+    ) -> _R:
+        """Runs in the worker thread: record where the call came from, then call ``func``."""
+        __traceback_hide__ = True  # read by Django's debug page
+        threadlocal = self.threadlocal
+        threadlocal.main_event_loop = loop
+        threadlocal.main_event_loop_pid = os.getpid()
+        threadlocal.task_context = task_context
+        if exc_info[1] is not None:
+            # Run with the caller's handled exception as the current one.
+            try:
+                raise exc_info[1]
+            except BaseException:  # noqa: BLE001 - re-creates the caller's except block
+                return func(*args, **kwargs)
+        return func(*args, **kwargs)
+
+    def __get__(self, parent: Any, objtype: Any) -> Callable[..., Coroutine[Any, Any, _R]]:
+        bound = functools.partial(self.__call__, parent)
+        return functools.update_wrapper(bound, self.func)
+
+
+def _has_running_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+class AsyncToSync(Generic[_P, _R]):
+    """A sync wrapper running an async function to completion on an event loop.
+
+    From a thread that is running a ``sync_to_async`` function, the coroutine
+    runs on the loop awaiting that function; otherwise on an event loop of its
+    own (a pooled loop thread reused between calls). Meanwhile the calling
+    thread runs the thread-sensitive work sent back to it.
+    """
+
+    # Compatibility surface (see SyncToAsync).
+    executors: ClassVar[Local] = _state.bridge_executors
+    loop_thread_executors: ClassVar[dict[asyncio.AbstractEventLoop, CurrentThreadExecutor]] = (
+        _state.loop_thread_executors
+    )
+    async_single_thread_context: ClassVar[contextvars.ContextVar[AsyncSingleThreadContext]] = (
+        _state.async_single_thread_context
+    )
+    context_to_thread_executor: ClassVar[
+        weakref.WeakKeyDictionary[AsyncSingleThreadContext, LoopRunner]
+    ] = _state.async_single_thread_runners
+
+    awaitable: Callable[_P, Awaitable[_R]]
+    force_new_loop: bool
+
+    def __init__(
+        self, awaitable: Callable[_P, Awaitable[_R]], force_new_loop: bool = False
+    ) -> None:
+        wrapped: object = awaitable  # callers pass anything; only warn
+        if not callable(wrapped) or (
+            not iscoroutinefunction(awaitable)
+            and not iscoroutinefunction(getattr(awaitable, "__call__", awaitable))  # noqa: B004
+        ):
+            # Not an error: a plain function returning an awaitable still works.
+            warnings.warn(
+                "async_to_sync was passed a non-async-marked callable", UserWarning, stacklevel=2
+            )
+        self.awaitable = awaitable
+        bound_to = getattr(wrapped, "__self__", _UNBOUND)
+        if bound_to is not _UNBOUND:
+            self.__self__ = bound_to
+        self.force_new_loop = force_new_loop
+
+    def _parent_loop(self) -> asyncio.AbstractEventLoop | None:
+        """The loop awaiting the sync function this thread runs, if calls should go there."""
+        if self.force_new_loop:
+            return None
+        threadlocal = _threadlocal
+        if getattr(threadlocal, "main_event_loop_pid", None) != os.getpid():
+            return None  # never ran a sync_to_async function, or a forked child
+        loop: asyncio.AbstractEventLoop | None = getattr(threadlocal, "main_event_loop", None)
+        owner = getattr(threadlocal, "bridge_of_main_loop", None)
+        if loop is not None and owner is not None and _loop_thread_executors.get(loop) is not owner:
+            # That loop belonged to a new-loop call that has ended. The published
+            # asgiref closes such loops; ours is reused, so treat it as closed.
+            return None
+        return loop
+
+    def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        __traceback_hide__ = True  # read by Django's debug page
+        if _has_running_loop():
+            raise RuntimeError(
+                "You cannot use AsyncToSync in the same thread as an async event loop - "
+                "just await the async function directly."
+            )
+        main_loop = self._parent_loop()
+        old_executor: CurrentThreadExecutor | None = getattr(_bridge_executors, "current", None)
+        current_executor = CurrentThreadExecutor(old_executor)
+        _bridge_executors.current = current_executor
+        task_context: list[asyncio.Task[Any]] | None = getattr(_threadlocal, "task_context", None)
+        call_result: Future[_R] = Future()
+        context = [contextvars.copy_context()]
+        exc_info = sys.exc_info()
+        try:
+            awaitable = self.awaitable(*args, **kwargs)
+            main = self.main_wrap(call_result, exc_info, task_context, context, awaitable)
+            if main_loop is not None:
+                try:
+                    main_loop.call_soon_threadsafe(main_loop.create_task, main)
+                except RuntimeError:
+                    main_loop = None  # closed: run on a loop of our own instead
+            if main_loop is not None:
+                current_executor.run_until_future(call_result)
+            else:
+                self._run_on_own_loop(main, current_executor, context[0])
+        finally:
+            restore_context(context[0])
+            claim_current_context()
+            _bridge_executors.current = old_executor
+        return call_result.result()
+
+    @staticmethod
+    def _run_on_own_loop(
+        main: Coroutine[Any, Any, None],
+        current_executor: CurrentThreadExecutor,
+        context: contextvars.Context,
+    ) -> None:
+        __traceback_hide__ = True  # read by Django's debug page
+        single_thread = _async_single_thread_context.get(None)
+        wrapped = _own_loop_main(main, current_executor)
+        if single_thread is not None:
+            done = runner_for(single_thread).run(wrapped, context)
+        else:
+            runner = loop_runners.checkout()
+            done = runner.run(wrapped, context)
+            # Registered before run_until_future's own callback, so the runner is
+            # back in the pool before this thread wakes up.
+            done.add_done_callback(lambda _done: loop_runners.checkin(runner))
+        current_executor.run_until_future(done)
+        done.result()
+
+    async def main_wrap(
+        self,
+        call_result: Future[_R],
+        exc_info: _ExcInfo,
+        task_context: list[asyncio.Task[Any]] | None,
+        context: list[contextvars.Context] | None,
+        awaitable: Awaitable[_R],
+    ) -> None:
+        """Runs as a task on the loop: await the coroutine and hand its outcome back."""
+        __traceback_hide__ = True  # read by Django's debug page
+        if context is not None:
+            restore_context(context[0])
+            claim_current_context()
+        current_task = asyncio.current_task()
+        if task_context is not None and current_task is not None:
+            task_context.append(current_task)
+        outcome: BaseException | None = None
+        result: Any = None
+        try:
+            if exc_info[1] is not None:
+                try:
+                    raise exc_info[1]
+                except BaseException:  # noqa: BLE001 - re-creates the caller's except block
+                    result = await awaitable
+            else:
+                result = await awaitable
+        except BaseException as exc:  # noqa: BLE001 - every outcome goes to the caller
+            outcome = exc
+        # Everything the caller reads is in place before it is woken.
+        if task_context is not None and current_task is not None:
+            task_context.remove(current_task)
+        if context is not None:
+            context[0] = contextvars.copy_context()
+        if outcome is not None:
+            call_result.set_exception(outcome)
+        else:
+            call_result.set_result(result)
+
+    def __get__(self, parent: Any, objtype: Any) -> Callable[..., _R]:
+        bound = functools.partial(self.__call__, parent)
+        return functools.update_wrapper(bound, self.awaitable)
+
+
+async def _own_loop_main(
+    main: Coroutine[Any, Any, None], current_executor: CurrentThreadExecutor
+) -> None:
+    """The main task of a new-loop call: register the loop with its bridge while it runs."""
+    __traceback_hide__ = True  # read by Django's debug page
+    loop = asyncio.get_running_loop()
+    _loop_thread_executors[loop] = current_executor
+    try:
+        await main
+    finally:
+        del _loop_thread_executors[loop]
+
+
+@overload
+def sync_to_async(
+    func: None = None,
+    *,
+    thread_sensitive: bool = True,
+    executor: Executor | None = None,
+    context: contextvars.Context | None = None,
+) -> Callable[[Callable[_P, _R]], SyncToAsync[_P, _R]]: ...
+
+
+@overload
+def sync_to_async(
+    func: Callable[_P, _R],
+    *,
+    thread_sensitive: bool = True,
+    executor: Executor | None = None,
+    context: contextvars.Context | None = None,
+) -> SyncToAsync[_P, _R]: ...
+
+
+def sync_to_async(
+    func: Callable[_P, _R] | None = None,
+    *,
+    thread_sensitive: bool = True,
+    executor: Executor | None = None,
+    context: contextvars.Context | None = None,
+) -> SyncToAsync[_P, _R] | Callable[[Callable[_P, _R]], SyncToAsync[_P, _R]]:
+    """Wrap a sync function so it can be awaited; also a decorator, bare or with arguments."""
+    if func is None:
+
+        def decorator(f: Callable[_P, _R]) -> SyncToAsync[_P, _R]:
+            return SyncToAsync(
+                f, thread_sensitive=thread_sensitive, executor=executor, context=context
+            )
+
+        return decorator
+    return SyncToAsync(func, thread_sensitive=thread_sensitive, executor=executor, context=context)
+
+
+@overload
+def async_to_sync(
+    awaitable: None = None, *, force_new_loop: bool = False
+) -> Callable[[Callable[_P, Awaitable[_R]]], AsyncToSync[_P, _R]]: ...
+
+
+@overload
+def async_to_sync(
+    awaitable: Callable[_P, Awaitable[_R]], *, force_new_loop: bool = False
+) -> AsyncToSync[_P, _R]: ...
+
+
+def async_to_sync(
+    awaitable: Callable[_P, Awaitable[_R]] | None = None, *, force_new_loop: bool = False
+) -> AsyncToSync[_P, _R] | Callable[[Callable[_P, Awaitable[_R]]], AsyncToSync[_P, _R]]:
+    """Wrap an async function so sync code can call it; usable as a decorator too."""
+    if awaitable is None:
+
+        def decorator(f: Callable[_P, Awaitable[_R]]) -> AsyncToSync[_P, _R]:
+            return AsyncToSync(f, force_new_loop=force_new_loop)
+
+        return decorator
+    return AsyncToSync(awaitable, force_new_loop=force_new_loop)

@@ -1,0 +1,61 @@
+"""Registries shared by the bridge and the thread contexts.
+
+The published asgiref keeps these as class attributes of ``SyncToAsync`` and
+``AsyncToSync``, and Django, Channels and monitoring agents read them there; the
+classes expose these very objects under those names. None of them starts a
+thread: executors and workers are created on first use.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import threading
+import weakref
+from asyncio import AbstractEventLoop
+from typing import TYPE_CHECKING
+
+from ..current_thread_executor import CurrentThreadExecutor
+from ..local import Local
+from ._workers import Worker, WorkerPool
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
+    from ._contexts import AsyncSingleThreadContext, ThreadSensitiveContext
+    from ._loop_runner import LoopRunner
+
+# Set in every thread that runs a sync_to_async function: main_event_loop,
+# main_event_loop_pid, task_context (and bridge_of_main_loop, ours).
+threadlocal = threading.local()
+
+thread_sensitive_context: contextvars.ContextVar[ThreadSensitiveContext] = contextvars.ContextVar(
+    "thread_sensitive_context"
+)
+deadlock_context: contextvars.ContextVar[bool] = contextvars.ContextVar("deadlock_context")
+# ThreadSensitiveContext -> the executor running its thread-sensitive calls.
+context_to_thread_executor: weakref.WeakKeyDictionary[ThreadSensitiveContext, Executor] = (
+    weakref.WeakKeyDictionary()
+)
+
+# ``.current``: the innermost bridge (CurrentThreadExecutor) of this context.
+bridge_executors = Local()
+# Loop of a running new-loop async_to_sync call -> that call's bridge executor.
+loop_thread_executors: dict[AbstractEventLoop, CurrentThreadExecutor] = {}
+async_single_thread_context: contextvars.ContextVar[AsyncSingleThreadContext] = (
+    contextvars.ContextVar("async_single_thread_context")
+)
+# AsyncSingleThreadContext -> the loop runner all its calls use.
+async_single_thread_runners: weakref.WeakKeyDictionary[AsyncSingleThreadContext, LoopRunner] = (
+    weakref.WeakKeyDictionary()
+)
+
+# Dedicated threads of ThreadSensitiveContexts, reused from one context to the next.
+tsc_lanes: WorkerPool[Worker] = WorkerPool(Worker, "asgiref-tsc-lane")
+
+
+def _forget_parent_loops() -> None:
+    loop_thread_executors.clear()
+
+
+os.register_at_fork(after_in_child=_forget_parent_loops)
