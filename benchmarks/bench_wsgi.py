@@ -1,0 +1,298 @@
+"""asgiref.wsgi.WsgiToAsgi: throughput and memory, driven in-process (no sockets).
+
+Every workload drives an ASGI application directly with an in-process driver that behaves
+like a real server: ``receive()`` hands out the request body in 64 KiB messages and, once
+the body is exhausted, waits until the response is complete before answering
+``http.disconnect``; ``send()`` records what it is given. The same driver runs the
+published asgiref, ours, and a2wsgi's ``WSGIMiddleware`` (the ``a2wsgi_`` reference
+workloads), so the ratios compare adapters and nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import tracemalloc
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from typing import Any
+
+_Environ = dict[str, Any]
+_StartResponse = Callable[..., Any]
+_WsgiApp = Callable[[_Environ, _StartResponse], Iterable[bytes]]
+_AsgiApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+
+_CHUNK = 64 * 1024
+_MIB = 1024 * 1024
+_SMALL_BODY = b"Hello, world!\n"
+
+
+# --------------------------------------------------------------------------- WSGI apps
+
+
+def _hello_app(environ: _Environ, start_response: _StartResponse) -> Iterable[bytes]:
+    start_response(
+        "200 OK",
+        [("Content-Type", "text/plain"), ("Content-Length", str(len(_SMALL_BODY)))],
+    )
+    return [_SMALL_BODY]
+
+
+def _upload_app(environ: _Environ, start_response: _StartResponse) -> Iterable[bytes]:
+    """Read the request body in 64 KiB pieces, the way form parsers do, and report its size."""
+    stream = environ["wsgi.input"]
+    total = 0
+    while True:
+        piece = stream.read(_CHUNK)
+        if not piece:
+            break
+        total += len(piece)
+    body = str(total).encode()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _make_download_app(total: int) -> _WsgiApp:
+    def download_app(environ: _Environ, start_response: _StartResponse) -> Iterator[bytes]:
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        left = total
+        while left > 0:
+            size = min(_CHUNK, left)
+            # A fresh object per chunk, as an app reading a file would produce.
+            yield b"x" * size
+            left -= size
+
+    return download_app
+
+
+# --------------------------------------------------------------------------- driver
+
+
+def _scope(method: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": "/bench",
+        "raw_path": b"/bench",
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+
+
+async def _request(
+    app: _AsgiApp,
+    method: str = "GET",
+    body_size: int = 0,
+    slow_send: bool = False,
+) -> int:
+    """Drive one request through ``app``; return the number of response body bytes."""
+    headers = [(b"host", b"bench")]
+    if body_size:
+        headers.append((b"content-length", str(body_size).encode()))
+    complete = asyncio.Event()
+    left = body_size
+    received = 0
+    status = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal left
+        if left < 0:
+            await complete.wait()
+            return {"type": "http.disconnect"}
+        size = min(_CHUNK, left)
+        left -= size
+        more = left > 0
+        if not more:
+            left = -1
+        # A fresh object per message, as a server reading a socket would produce.
+        return {"type": "http.request", "body": b"u" * size, "more_body": more}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal received, status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        elif message["type"] == "http.response.body":
+            received += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                complete.set()
+        if slow_send:
+            # A client that drains slower than the app produces: give the loop a turn.
+            await asyncio.sleep(0)
+
+    await app(_scope(method, headers), receive, send)
+    if status != 200:
+        raise RuntimeError(f"unexpected status {status}")
+    return received
+
+
+async def _concurrently(app: _AsgiApp, total: int, concurrency: int) -> None:
+    async def client(count: int) -> None:
+        for _ in range(count):
+            await _request(app)
+
+    per_client = total // concurrency
+    await asyncio.gather(*(client(per_client) for _ in range(concurrency)))
+
+
+def _time_per_request(run: Callable[[int], Awaitable[None]], count: int, rounds: int = 3) -> float:
+    """Best of ``rounds`` timings of ``run(count)``, each in a fresh event loop; per request."""
+
+    async def once(n: int) -> float:
+        start = time.perf_counter()
+        await run(n)
+        return time.perf_counter() - start
+
+    asyncio.run(once(max(1, count // 10)))  # warm-up: threads started, code paths hot
+    best = min(asyncio.run(once(count)) for _ in range(rounds))
+    return best / count
+
+
+# --------------------------------------------------------------------------- adapters
+
+
+def _ours(app: _WsgiApp) -> _AsgiApp:
+    from asgiref.wsgi import WsgiToAsgi
+
+    return WsgiToAsgi(app)  # type: ignore[no-any-return]
+
+
+def _a2wsgi(app: _WsgiApp) -> _AsgiApp:
+    try:
+        from a2wsgi import WSGIMiddleware
+    except ImportError as exc:  # the reference is optional when running by hand
+        raise NotImplementedError("a2wsgi is not installed") from exc
+    return WSGIMiddleware(app)  # type: ignore[arg-type, return-value]
+
+
+# --------------------------------------------------------------------------- workloads
+
+
+def _small_gets(adapter: Callable[[_WsgiApp], _AsgiApp]) -> float:
+    app = adapter(_hello_app)
+    return _time_per_request(lambda n: _concurrently(app, n, 64), 64 * 40)
+
+
+def small_get_64() -> float:
+    """Small GETs, 64 in flight: seconds per request."""
+    return _small_gets(_ours)
+
+
+def a2wsgi_small_get_64() -> float:
+    """Reference: the same small GETs through a2wsgi.WSGIMiddleware."""
+    return _small_gets(_a2wsgi)
+
+
+def _posts(adapter: Callable[[_WsgiApp], _AsgiApp]) -> float:
+    app = adapter(_upload_app)
+
+    async def run(n: int) -> None:
+        for _ in range(n):
+            await _request(app, "POST", _MIB)
+
+    return _time_per_request(run, 40)
+
+
+def post_1mib() -> float:
+    """One 1 MiB POST at a time, read by the app in 64 KiB pieces: seconds per request."""
+    return _posts(_ours)
+
+
+def a2wsgi_post_1mib() -> float:
+    """Reference: the same 1 MiB POSTs through a2wsgi."""
+    return _posts(_a2wsgi)
+
+
+def _streams(adapter: Callable[[_WsgiApp], _AsgiApp]) -> float:
+    app = adapter(_make_download_app(_MIB))
+
+    async def run(n: int) -> None:
+        for _ in range(n):
+            if await _request(app) != _MIB:
+                raise RuntimeError("short response")
+
+    return _time_per_request(run, 40)
+
+
+def stream_1mib() -> float:
+    """One 1 MiB response streamed in 64 KiB chunks at a time: seconds per request."""
+    return _streams(_ours)
+
+
+def a2wsgi_stream_1mib() -> float:
+    """Reference: the same 1 MiB streamed responses through a2wsgi."""
+    return _streams(_a2wsgi)
+
+
+def _peak_bytes(make: Callable[[], Awaitable[int]], expected: int) -> float:
+    """Run ``make()`` once under tracemalloc; return the peak traced bytes above the start."""
+
+    async def measured() -> tuple[int, int]:
+        tracemalloc.start()
+        try:
+            base = tracemalloc.get_traced_memory()[0]
+            got = await make()
+            return got, tracemalloc.get_traced_memory()[1] - base
+        finally:
+            tracemalloc.stop()
+
+    got, peak = asyncio.run(measured())
+    if got != expected:
+        raise RuntimeError(f"expected {expected} bytes, got {got}")
+    return float(peak)
+
+
+def upload_100mib_peak_bytes() -> float:
+    """Peak traced memory (BYTES, not seconds) while a 100 MiB request body is uploaded."""
+    app = _ours(_upload_app)
+    total = 100 * _MIB
+    expected = len(str(total))
+    return _peak_bytes(lambda: _request(app, "POST", total), expected)
+
+
+def download_100mib_peak_bytes() -> float:
+    """Peak traced memory (BYTES, not seconds) while a 100 MiB response goes to a slow client."""
+    total = 100 * _MIB
+    app = _ours(_make_download_app(total))
+    return _peak_bytes(lambda: _request(app, slow_send=True), total)
+
+
+WORKLOADS: dict[str, Callable[[], float]] = {
+    "small_get_64": small_get_64,
+    "a2wsgi_small_get_64": a2wsgi_small_get_64,
+    "post_1mib": post_1mib,
+    "a2wsgi_post_1mib": a2wsgi_post_1mib,
+    "stream_1mib": stream_1mib,
+    "a2wsgi_stream_1mib": a2wsgi_stream_1mib,
+    "upload_100mib_peak_bytes": upload_100mib_peak_bytes,
+    "download_100mib_peak_bytes": download_100mib_peak_bytes,
+}
+
+# Time ratios: 1.5x a2wsgi's throughput is a time per request at most 1/1.5 of a2wsgi's.
+TARGETS: list[tuple[str, str, float]] = [
+    ("small_get_64", "a2wsgi_small_get_64", 0.667),
+]
+
+# 3x the published throughput for small GETs; no slower for 1 MiB bodies either way.
+VS_PUBLISHED: list[tuple[str, float]] = [
+    ("small_get_64", 0.333),
+    ("post_1mib", 1.0),
+    ("stream_1mib", 1.0),
+]
+
+
+if __name__ == "__main__":
+    for _name, _workload in WORKLOADS.items():
+        try:
+            _value = _workload()
+        except NotImplementedError as _exc:
+            print(f"{_name:<32} n/a ({_exc})")
+            continue
+        if _name.endswith("_bytes"):
+            print(f"{_name:<32} {_value / _MIB:10.2f} MiB")
+        else:
+            print(f"{_name:<32} {_value * 1e6:10.1f} µs")

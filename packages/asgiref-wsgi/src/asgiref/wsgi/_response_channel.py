@@ -1,0 +1,164 @@
+"""Response messages, handed from the WSGI thread to the event loop that sends them.
+
+The WSGI thread ``put``s messages; the event loop ``deliver``s them to the server's
+``send`` in batches: everything queued since the last batch goes out together, with one
+wake-up of the loop at most per batch. The thread blocks while more than ``high_water``
+bytes are queued or being sent, so a slow client holds back the application instead of
+letting its output pile up in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import threading
+from collections.abc import Callable
+
+from ._errors import ClientDisconnected
+from ._types import Message, Send
+
+DEFAULT_HIGH_WATER = 256 * 1024
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+class ResponseChannel:
+    """The messages of one response, from one WSGI thread to one event loop."""
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, high_water: int = DEFAULT_HIGH_WATER
+    ) -> None:
+        self._loop = loop
+        self._high_water = high_water
+        self._lock = threading.Lock()
+        self._space = threading.Condition(self._lock)
+        self._messages: list[Message] = []
+        self._queued_bytes = 0
+        self._sending_bytes = 0
+        self._waiter: asyncio.Future[None] | None = None
+        self._abort: Callable[[], BaseException] | None = None
+        self._start_queued = False
+        self._replacement: list[Message] | None = None
+        self.finished = False
+        self.error: BaseException | None = None
+        self.send_error: BaseException | None = None
+
+    # ------------------------------------------------------------------ WSGI thread side
+
+    def put(self, messages: list[Message], size: int, *, starts: bool, last: bool) -> None:
+        """Queue ``messages`` (``size`` body bytes); ``last`` ends the response.
+
+        Waits first while the queue is full. Raises the abort error once the response
+        was aborted (client gone, server failure, request cancelled).
+        """
+        with self._lock:
+            while (
+                self._queued_bytes + self._sending_bytes >= self._high_water and self._abort is None
+            ):
+                self._space.wait()
+            if self._abort is not None:
+                raise self._abort()
+            self._messages.extend(messages)
+            self._queued_bytes += size
+            if starts:
+                self._start_queued = True
+            if last:
+                self.finished = True
+            waiter = self._waiter
+            self._waiter = None
+        if waiter is not None:
+            self._wake(waiter)
+
+    def finish(self, error: BaseException | None) -> None:
+        """The WSGI side is done (``error`` is what it raised, if anything)."""
+        with self._lock:
+            self.error = error
+            self.finished = True
+            waiter = self._waiter
+            self._waiter = None
+        if waiter is not None:
+            self._wake(waiter)
+
+    def _wake(self, waiter: asyncio.Future[None]) -> None:
+        # A closed loop raises RuntimeError: the request was abandoned along with it.
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(_resolve, waiter)
+
+    # ------------------------------------------------------------------ event loop side
+
+    def abort(self, error: Callable[[], BaseException]) -> None:
+        """Stop the response: queued messages are dropped and the next ``put`` raises."""
+        with self._lock:
+            if self._abort is None:
+                self._abort = error
+            self._messages = []
+            self._queued_bytes = 0
+            self._space.notify_all()
+
+    def replace_unless_started(
+        self, messages: list[Message], error: Callable[[], BaseException]
+    ) -> bool:
+        """Abort and answer ``messages`` instead, if no response start was queued yet."""
+        with self._lock:
+            if self._start_queued:
+                return False
+            self._replacement = messages
+        self.abort(error)
+        return True
+
+    @property
+    def aborted(self) -> bool:
+        return self._abort is not None
+
+    async def deliver(self, send: Send) -> None:
+        """Send the queued messages until the WSGI side has finished.
+
+        A failing ``send`` aborts the response (recorded in ``send_error``); the loop
+        still waits for the WSGI side to finish, so its ``close()`` has run on return.
+        """
+        while True:
+            with self._lock:
+                messages = self._messages
+                if messages:
+                    self._messages = []
+                    self._sending_bytes = self._queued_bytes
+                    self._queued_bytes = 0
+                    waiter = None
+                elif self.finished:
+                    break
+                else:
+                    waiter = self._waiter = self._loop.create_future()
+            if waiter is not None:
+                try:
+                    await waiter
+                finally:
+                    with self._lock:
+                        self._waiter = None
+                continue
+            try:
+                for message in messages:
+                    if self._abort is not None:
+                        break
+                    await send(message)
+            except Exception as exc:  # noqa: BLE001 - any failure of send() ends the response
+                self.send_error = exc
+                self.abort(functools.partial(_send_failed, exc))
+            del messages
+            with self._lock:
+                self._sending_bytes = 0
+                self._space.notify()
+        replacement = self._replacement
+        if replacement is not None and self.send_error is None:
+            self._replacement = None
+            for message in replacement:
+                await send(message)
+
+
+def _send_failed(cause: BaseException) -> BaseException:
+    error = ClientDisconnected(f"the ASGI server could not send the response: {cause!r}")
+    error.__cause__ = cause
+    return error
