@@ -140,7 +140,6 @@ class AsyncSingleThreadContext:
             # Wait for calls still queued on the runner, then return it to the pool.
             runner.submit(loop_runners.checkin, runner).result()
         async_single_thread_context.reset(token)
-        self.token = None
 
 
 _runner_lock = threading.Lock()
