@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from ..sync._coroutines import iscoroutinefunction
 
@@ -12,7 +12,12 @@ from ..sync._coroutines import iscoroutinefunction
 # (an ASGI 2 class, an ASGI 3 coroutine function, an instance with __call__)
 # and cannot depend on asgiref-types.
 _Application = Callable[..., Any]
-_SingleCallable = Callable[[Any, Any, Any], Awaitable[Any]]
+
+
+class _SingleCallable(Protocol):
+    """An ASGI 3 application; servers call it positionally or with these keywords."""
+
+    def __call__(self, scope: Any, receive: Any, send: Any) -> Awaitable[Any]: ...
 
 
 def is_double_callable(application: object) -> bool:
@@ -45,4 +50,5 @@ def guarantee_single_callable(application: _Application) -> _SingleCallable:
     """Return ``application`` as an ASGI 3 single callable, adapting it if needed."""
     if is_double_callable(application):
         return double_to_single_callable(application)
-    return application
+    single: _SingleCallable = application
+    return single
