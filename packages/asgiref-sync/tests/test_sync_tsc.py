@@ -1,0 +1,126 @@
+"""ThreadSensitiveContext with and without an executor."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from asgiref.local import Local
+from asgiref.sync import AsyncToSync, SyncToAsync, ThreadSensitiveContext, sync_to_async
+
+
+@pytest.mark.anyio
+async def test_exit_waits_for_queued_work() -> None:
+    done: list[int] = []
+    release = threading.Event()
+
+    def slow(i: int) -> None:
+        release.wait(10)
+        done.append(i)
+
+    async with ThreadSensitiveContext():
+        tasks = [asyncio.create_task(sync_to_async(slow)(i)) for i in range(3)]
+        await asyncio.sleep(0)
+        release.set()
+    assert done == [0, 1, 2]
+    await asyncio.gather(*tasks)
+
+
+@pytest.mark.anyio
+async def test_exceptions_propagate_and_aenter_returns_self() -> None:
+    context = ThreadSensitiveContext()
+    with pytest.raises(ZeroDivisionError):
+        async with context as entered:
+            assert entered is context
+            await sync_to_async(lambda: 1 / 0)()
+
+
+@pytest.mark.anyio
+async def test_lanes_are_reused_across_sequential_contexts() -> None:
+    threads = []
+    for _ in range(3):
+        async with ThreadSensitiveContext():
+            threads.append(await sync_to_async(threading.current_thread)())
+    assert threads[0] is threads[1] is threads[2]
+    assert threads[0].name.startswith("asgiref-tsc-lane-")
+
+
+@pytest.mark.anyio
+async def test_executor_context_errors_and_reuse() -> None:
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        context = ThreadSensitiveContext(executor=executor)
+        async with context:
+            with pytest.raises(RuntimeError, match=r"^ThreadSensitiveContext is already entered$"):
+                async with context:
+                    pass
+        with pytest.raises(
+            RuntimeError,
+            match=r"^ThreadSensitiveContext with an executor cannot be entered again$",
+        ):
+            async with context:
+                pass
+        # Not shut down: a later context reuses it, with its thread-critical data.
+        critical = Local(thread_critical=True)
+
+        def write() -> None:
+            critical.value = "kept"
+
+        def read() -> str:
+            return str(critical.value)
+
+        async with ThreadSensitiveContext(executor=executor):
+            await sync_to_async(write)()
+        async with ThreadSensitiveContext(executor=executor):
+            assert await sync_to_async(read)() == "kept"
+        assert executor.submit(lambda: 3).result() == 3
+
+
+@pytest.mark.anyio
+async def test_tasks_outliving_an_executor_context_get_an_error() -> None:
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        go = asyncio.Event()
+
+        async def late() -> None:
+            await go.wait()
+            await sync_to_async(lambda: None)()
+
+        async with ThreadSensitiveContext(executor=executor):
+            task = asyncio.create_task(late())
+        go.set()
+        with pytest.raises(
+            RuntimeError,
+            match=r"^ThreadSensitiveContext has exited\. Tasks created inside a context with "
+            r"an executor must finish before it exits\.$",
+        ):
+            await task
+
+
+@pytest.mark.anyio
+async def test_executor_context_restores_bridge_and_parent() -> None:
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        async with ThreadSensitiveContext() as outer:
+            AsyncToSync.executors.current = None
+            async with ThreadSensitiveContext(executor=executor) as inner:
+                assert SyncToAsync.thread_sensitive_context.get() is inner
+                async with ThreadSensitiveContext() as nested_plain:
+                    assert nested_plain.token is None
+            assert SyncToAsync.thread_sensitive_context.get() is outer
+            assert inner not in SyncToAsync.context_to_thread_executor
+
+
+@pytest.mark.anyio
+async def test_late_call_after_plain_context_exit_gets_a_thread() -> None:
+    go = asyncio.Event()
+
+    async def late() -> threading.Thread:
+        await go.wait()
+        return await sync_to_async(threading.current_thread)()
+
+    async with ThreadSensitiveContext():
+        task = asyncio.create_task(late())
+    go.set()
+    thread = await task
+    assert thread is not threading.current_thread()
