@@ -413,7 +413,10 @@ def demo(session: nox.Session) -> None:
     build_distributions(session)
     env = Env(session, _env_dir(session, "demo"))
     env.install_ours(list(DISTRIBUTIONS))
-    for script in sorted((ROOT / "demos").glob("[0-9]*.py")):
+    scripts = sorted((ROOT / "demos").glob("[0-9]*.py"))
+    if not scripts:
+        session.error("demos/ holds no demo script")
+    for script in scripts:
         print(f"\n{'=' * 78}\n{script.name}\n{'=' * 78}", flush=True)
         with session.chdir(tempfile.gettempdir()):
             env.run(str(script))
