@@ -158,6 +158,8 @@ class ApplicationCommunicator:
                 await asyncio.wait({future})
             if not future.cancelled():
                 future.result()
+            if self._violation is not None:
+                raise self._violation
         finally:
             if not future.done():
                 # Only reached when this call itself was cancelled.
@@ -174,6 +176,9 @@ class ApplicationCommunicator:
             self._future.result()
 
     def __del__(self) -> None:
+        # __init__ may not have run (or not got far) in a subclass that failed early.
+        if getattr(self, "_future", None) is None:
+            return
         # An instance dropped after its loop closed cannot cancel the task any more.
         with contextlib.suppress(RuntimeError):
             self.stop(exceptions=False)
@@ -219,18 +224,18 @@ class ApplicationCommunicator:
         try:
             await wakeup
         except asyncio.CancelledError:
-            # Our caller was cancelled.  A message the getter already took must not
-            # be lost with it.
-            if getter.done() and not getter.cancelled():
-                _put_back_first(queue, getter.result())
-            else:
-                getter.cancel()
+            # Our caller was cancelled.
+            self._keep_or_cancel(queue, getter)
             raise
         finally:
             self._wake_receiver = None
             timer.cancel()
             future.remove_done_callback(wake_if_failed)
             getter.remove_done_callback(wake)
+        if self._violation is not None:
+            # Validation fails at once, even over output sent before the bad message.
+            self._keep_or_cancel(queue, getter)
+            raise self._violation
         if getter.done():
             return getter.result()
         getter.cancel()
@@ -242,6 +247,14 @@ class ApplicationCommunicator:
         if not future.cancelled():
             future.result()
         raise _TimeoutError(f"the application sent no message within {timeout} s")
+
+    @staticmethod
+    def _keep_or_cancel(queue: asyncio.Queue[Any], getter: asyncio.Task[Any]) -> None:
+        """Abandon ``getter`` without losing a message it already took off ``queue``."""
+        if getter.done() and not getter.cancelled():
+            _put_back_first(queue, getter.result())
+        else:
+            getter.cancel()
 
     async def receive_nothing(self, timeout: float = 0.1, interval: float = 0.01) -> bool:
         """Return True if no message is waiting or arrives within ``timeout`` seconds.

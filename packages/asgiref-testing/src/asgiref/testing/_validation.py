@@ -8,6 +8,7 @@ says exactly what the application did wrong.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any, ClassVar, cast
@@ -24,6 +25,8 @@ __all__ = [
 
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
+# RFC 9110 token characters, upper-case letters only.
+_METHOD = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Z]+")
 # Deeper nesting than this in one message is almost certainly a reference cycle.
 _MAX_DEPTH = 64
 
@@ -626,9 +629,8 @@ def _check_www_scope(scope: Mapping[str, Any], *, websocket: bool) -> None:
         )
     if not websocket:
         _required(scope, "method", _is_str, "a str")
-        method: str = scope["method"]
-        if not method or method != method.upper():
-            raise _Broken(f"'method' must be a non-empty upper-case str, got {method!r}")
+        if not _METHOD.fullmatch(scope["method"]):
+            raise _Broken(f"'method' must be an upper-case HTTP token, got {scope['method']!r}")
     _optional(
         scope, "scheme", lambda value: isinstance(value, str) and bool(value), "a non-empty str"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Iterable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 from asgiref.typing import WebSocketScope
 
@@ -224,6 +224,10 @@ class WebSocketTester:
         """The scope a server would build for this handshake (validated)."""
         decoded_path, raw_path, query = split_target(path, query_string)
         offered = [subprotocols] if isinstance(subprotocols, str) else list(subprotocols)
+        for name in offered:
+            given = cast("object", name)  # callers without a type checker pass anything
+            if not isinstance(given, str):
+                raise TypeError(f"subprotocols must be str, got {type(given).__name__} {given!r}")
         header_list = encode_headers(headers)
         if not has_header(header_list, b"host"):
             host = self.server[0] if self.server is not None else "testserver"

@@ -1,0 +1,510 @@
+"""ApplicationCommunicator as 50-testing.md describes it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import gc
+import inspect
+import sys
+from typing import Any
+
+import pytest
+from asgiref.testing import ApplicationCommunicator
+
+pytestmark = pytest.mark.anyio
+
+Receive = Any
+Send = Any
+
+# The exception receive_output raises on timeout: the builtin from 3.11 on, where
+# asyncio.TimeoutError is an alias of it; asyncio's own class on 3.10.
+EXPECTED_TIMEOUT = TimeoutError if sys.version_info >= (3, 11) else asyncio.TimeoutError
+
+SCOPE: dict[str, Any] = {"type": "custom"}
+
+
+def attribute(communicator: ApplicationCommunicator, name: str) -> Any:
+    """Read one of the underscore attributes the spec lists as compatibility surface."""
+    return getattr(communicator, name)
+
+
+async def echo(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        await send({"type": "echo", "got": message})
+
+
+def raises_on_first_message(error: BaseException) -> Any:
+    async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        await receive()
+        raise error
+
+    return app
+
+
+async def ends_after_one_message(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    message = await receive()
+    await send({"type": "reply", "got": message})
+
+
+async def silent(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    await asyncio.Event().wait()
+
+
+# --------------------------------------------------------------------------- construction
+
+
+def test_construction_touches_no_event_loop() -> None:
+    communicator = ApplicationCommunicator(echo, SCOPE)
+    assert communicator.application is echo
+    assert communicator.scope is SCOPE
+    assert attribute(communicator, "_future") is None
+    assert attribute(communicator, "_input_queue") is None
+    assert attribute(communicator, "_output_queue") is None
+
+
+def test_built_outside_a_loop_and_used_inside_asyncio_run() -> None:
+    communicator = ApplicationCommunicator(echo, SCOPE)
+
+    async def use() -> Any:
+        await communicator.send_input({"type": "ping"})
+        return await communicator.receive_output()
+
+    assert asyncio.run(use()) == {"type": "echo", "got": {"type": "ping"}}
+
+
+async def test_double_callable_application_is_adapted() -> None:
+    seen: list[dict[str, Any]] = []
+
+    class Legacy:
+        def __init__(self, scope: dict[str, Any]) -> None:
+            seen.append(scope)
+
+        async def __call__(self, receive: Receive, send: Send) -> None:
+            await send(await receive())
+
+    communicator = ApplicationCommunicator(Legacy, SCOPE)
+    assert inspect.iscoroutinefunction(communicator.application)
+    await communicator.send_input({"type": "hello"})
+    assert await communicator.receive_output() == {"type": "hello"}
+    assert seen == [SCOPE]
+
+
+async def test_subclass_setting_scope_before_init_keeps_it() -> None:
+    class Communicator(ApplicationCommunicator):
+        def __init__(self, application: Any) -> None:
+            self.scope = {"type": "custom", "set": "by subclass"}
+            super().__init__(application, self.scope)
+
+    communicator = Communicator(echo)
+    assert communicator.scope == {"type": "custom", "set": "by subclass"}
+
+
+async def test_application_starts_lazily_on_first_use() -> None:
+    started = asyncio.Event()
+
+    async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        started.set()
+        await receive()
+
+    communicator = ApplicationCommunicator(app, SCOPE)
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert not started.is_set()
+    assert attribute(communicator, "_future") is None
+    assert await communicator.receive_nothing(0)
+    await asyncio.wait_for(started.wait(), 1)
+    communicator.stop()
+
+
+@pytest.mark.parametrize("first_use", ["send_input", "receive_output", "receive_nothing", "wait"])
+async def test_each_method_starts_the_application(first_use: str) -> None:
+    started = asyncio.Event()
+
+    async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        started.set()
+        await send({"type": "started"})
+        await receive()
+
+    communicator = ApplicationCommunicator(app, SCOPE)
+    if first_use == "send_input":
+        await communicator.send_input({"type": "x"})
+    elif first_use == "receive_output":
+        assert await communicator.receive_output() == {"type": "started"}
+    elif first_use == "receive_nothing":
+        await communicator.receive_nothing(0)
+    else:
+        await communicator.wait(0.01)
+    assert attribute(communicator, "_future") is not None
+    if not communicator.future.done():
+        await asyncio.wait_for(started.wait(), 1)
+    assert started.is_set()
+    communicator.stop(exceptions=False)
+
+
+async def test_queues_are_unbounded_asyncio_queues() -> None:
+    communicator = ApplicationCommunicator(echo, SCOPE)
+    assert isinstance(communicator.input_queue, asyncio.Queue)
+    assert isinstance(communicator.output_queue, asyncio.Queue)
+    assert communicator.input_queue.maxsize == 0
+    assert communicator.output_queue.maxsize == 0
+    assert communicator.input_queue is attribute(communicator, "_input_queue")
+    assert communicator.output_queue is attribute(communicator, "_output_queue")
+
+
+async def test_application_runs_in_a_fresh_empty_context() -> None:
+    variable: contextvars.ContextVar[str] = contextvars.ContextVar("variable")
+    variable.set("test value")
+
+    async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        await send(
+            {
+                "type": "seen",
+                "value": variable.get("unset"),
+                "count": len(contextvars.copy_context()),
+            }
+        )
+        variable.set("set by the app")
+        await receive()
+
+    communicator = ApplicationCommunicator(app, SCOPE)
+    assert await communicator.receive_output() == {"type": "seen", "value": "unset", "count": 0}
+    assert variable.get() == "test value"
+    communicator.stop()
+
+
+# --------------------------------------------------------------------------- send_input
+
+
+async def test_send_input_reraises_the_application_exception() -> None:
+    communicator = ApplicationCommunicator(raises_on_first_message(ValueError("broken")), SCOPE)
+    # The application has not run yet, so it cannot have failed.
+    await communicator.send_input({"type": "first"})
+    await asyncio.wait({communicator.future})
+    with pytest.raises(ValueError, match="broken"):
+        await communicator.send_input({"type": "second"})
+
+
+async def test_send_input_raises_cancelled_error_for_a_cancelled_application() -> None:
+    communicator = ApplicationCommunicator(echo, SCOPE)
+    communicator.future.cancel()
+    await asyncio.wait({communicator.future})
+    with pytest.raises(asyncio.CancelledError):
+        await communicator.send_input({"type": "x"})
+
+
+async def test_send_input_after_a_normal_finish_still_queues() -> None:
+    communicator = ApplicationCommunicator(ends_after_one_message, SCOPE)
+    await communicator.send_input({"type": "one"})
+    await communicator.wait()
+    await communicator.send_input({"type": "two"})
+    assert communicator.input_queue.get_nowait() == {"type": "two"}
+
+
+# --------------------------------------------------------------------------- receive_output
+
+
+async def test_receive_output_returns_messages_in_order() -> None:
+    communicator = ApplicationCommunicator(echo, SCOPE)
+    for number in range(3):
+        await communicator.send_input({"type": "n", "n": number})
+    for number in range(3):
+        assert await communicator.receive_output() == {
+            "type": "echo",
+            "got": {"type": "n", "n": number},
+        }
+
+
+async def test_receive_output_returns_output_queued_before_a_normal_finish() -> None:
+    communicator = ApplicationCommunicator(ends_after_one_message, SCOPE)
+    await communicator.send_input({"type": "one"})
+    await asyncio.wait({communicator.future})
+    assert await communicator.receive_output() == {"type": "reply", "got": {"type": "one"}}
+
+
+async def test_receive_output_raises_the_application_exception_first() -> None:
+    async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        await send({"type": "queued"})
+        raise KeyError("failed after sending")
+
+    communicator = ApplicationCommunicator(app, SCOPE)
+    await asyncio.wait({communicator.future})
+    with pytest.raises(KeyError, match="failed after sending"):
+        await communicator.receive_output()
+
+
+async def test_receive_output_raises_an_exception_raised_while_waiting() -> None:
+    communicator = ApplicationCommunicator(raises_on_first_message(ValueError("boom")), SCOPE)
+    await communicator.send_input({"type": "go"})
+    with pytest.raises(ValueError, match="boom"):
+        await communicator.receive_output(timeout=30)
+
+
+async def test_receive_output_timeout_cancels_the_application() -> None:
+    communicator = ApplicationCommunicator(silent, SCOPE)
+    with pytest.raises(EXPECTED_TIMEOUT):
+        await communicator.receive_output(timeout=0.01)
+    assert communicator.future.cancelled()
+
+
+async def test_receive_output_timeout_is_the_builtin_timeout_error() -> None:
+    communicator = ApplicationCommunicator(silent, SCOPE)
+    with pytest.raises(EXPECTED_TIMEOUT) as caught:
+        await communicator.receive_output(timeout=0.01)
+    assert type(caught.value) is EXPECTED_TIMEOUT
+    if sys.version_info >= (3, 11):
+        assert type(caught.value) is TimeoutError
+
+
+async def test_receive_output_timeout_after_a_normal_finish() -> None:
+    async def finishes(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        return None
+
+    communicator = ApplicationCommunicator(finishes, SCOPE)
+    with pytest.raises(EXPECTED_TIMEOUT):
+        await communicator.receive_output(timeout=0.01)
+    assert communicator.future.done()
+    assert not communicator.future.cancelled()
+
+
+async def test_exception_raised_while_being_cancelled_wins_over_the_timeout() -> None:
+    async def converts(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        try:
+            await receive()
+        except asyncio.CancelledError:
+            raise RuntimeError("cleanup failed") from None
+
+    communicator = ApplicationCommunicator(converts, SCOPE)
+    with pytest.raises(RuntimeError, match="cleanup failed"):
+        await communicator.receive_output(timeout=0.01)
+
+
+async def test_receive_output_with_output_waiting_arms_no_timer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    loop = asyncio.get_running_loop()
+    timers: list[float] = []
+    real_call_later = loop.call_later
+
+    def counting_call_later(delay: float, *args: Any, **kwargs: Any) -> asyncio.TimerHandle:
+        timers.append(delay)
+        return real_call_later(delay, *args, **kwargs)
+
+    communicator = ApplicationCommunicator(echo, SCOPE)
+    await communicator.send_input({"type": "x"})
+    # Returns False as soon as the echo is waiting, without consuming it.
+    assert await communicator.receive_nothing(timeout=5) is False
+    monkeypatch.setattr(loop, "call_later", counting_call_later)
+    assert (await communicator.receive_output())["type"] == "echo"
+    assert timers == []
+    monkeypatch.undo()
+    communicator.stop()
+
+
+async def test_handled_timeout_leaves_the_callers_cancelling_count_unchanged() -> None:
+    if sys.version_info < (3, 11):
+        pytest.skip("Task.cancelling() is new in 3.11")
+    else:
+        task = asyncio.current_task()
+        assert task is not None
+        before = task.cancelling()
+        communicator = ApplicationCommunicator(silent, SCOPE)
+        with pytest.raises(TimeoutError):
+            await communicator.receive_output(timeout=0.01)
+        assert task.cancelling() == before
+        waited = ApplicationCommunicator(silent, SCOPE)
+        await waited.wait(timeout=0.01)
+        assert task.cancelling() == before
+
+
+def started_echo(started: asyncio.Event) -> Any:
+    async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        started.set()
+        await echo(scope, receive, send)
+
+    return app
+
+
+async def test_cancelling_the_caller_propagates_and_keeps_the_application() -> None:
+    started = asyncio.Event()
+    communicator = ApplicationCommunicator(started_echo(started), SCOPE)
+    receiving = asyncio.ensure_future(communicator.receive_output(timeout=30))
+    # The application only starts once receive_output has begun its wait.
+    await started.wait()
+    receiving.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await receiving
+    assert not communicator.future.done()
+    await communicator.send_input({"type": "still alive"})
+    assert (await communicator.receive_output())["got"] == {"type": "still alive"}
+    communicator.stop()
+
+
+@pytest.mark.parametrize("steps_before_cancel", range(6))
+async def test_no_message_is_lost_when_the_caller_is_cancelled(steps_before_cancel: int) -> None:
+    # Cancel the waiting receiver at every point of the hand-over of one message: the
+    # message is either returned or still in the queue afterwards, never dropped.
+    communicator = ApplicationCommunicator(silent, SCOPE)
+    receiving = asyncio.ensure_future(communicator.receive_output(timeout=30))
+    await asyncio.sleep(0)
+    communicator.output_queue.put_nowait({"type": "precious"})
+    communicator.output_queue.put_nowait({"type": "next"})
+    for _ in range(steps_before_cancel):
+        await asyncio.sleep(0)
+    receiving.cancel()
+    await asyncio.wait({receiving})
+    remaining: list[str] = []
+    while not communicator.output_queue.empty():
+        remaining.append(communicator.output_queue.get_nowait()["type"])
+    if receiving.cancelled():
+        assert remaining == ["precious", "next"]
+    else:
+        assert receiving.result() == {"type": "precious"}
+        assert remaining == ["next"]
+    communicator.stop()
+
+
+# --------------------------------------------------------------------------- receive_nothing
+
+
+async def test_receive_nothing_is_true_when_nothing_arrives() -> None:
+    communicator = ApplicationCommunicator(echo, SCOPE)
+    assert await communicator.receive_nothing(timeout=0.02, interval=0.005) is True
+    communicator.stop()
+
+
+async def test_receive_nothing_is_false_and_consumes_nothing() -> None:
+    communicator = ApplicationCommunicator(echo, SCOPE)
+    await communicator.send_input({"type": "x"})
+    assert await communicator.receive_nothing() is False
+    assert await communicator.receive_nothing() is False
+    assert (await communicator.receive_output())["type"] == "echo"
+    communicator.stop()
+
+
+async def test_receive_nothing_is_true_after_a_normal_exit() -> None:
+    communicator = ApplicationCommunicator(ends_after_one_message, SCOPE)
+    await communicator.send_input({"type": "x"})
+    await communicator.receive_output()
+    await communicator.wait()
+    assert await communicator.receive_nothing(timeout=0.01) is True
+
+
+async def test_receive_nothing_raises_the_application_exception() -> None:
+    communicator = ApplicationCommunicator(raises_on_first_message(OSError("gone")), SCOPE)
+    await communicator.send_input({"type": "x"})
+    await asyncio.wait({communicator.future})
+    with pytest.raises(OSError, match="gone"):
+        await communicator.receive_nothing()
+
+
+# --------------------------------------------------------------------------- wait
+
+
+async def test_wait_returns_none_after_a_normal_finish() -> None:
+    communicator = ApplicationCommunicator(ends_after_one_message, SCOPE)
+    await communicator.send_input({"type": "x"})
+    await communicator.wait()  # returns, raising nothing
+    assert communicator.future.done()
+
+
+async def test_wait_propagates_the_application_exception() -> None:
+    communicator = ApplicationCommunicator(raises_on_first_message(LookupError("nope")), SCOPE)
+    await communicator.send_input({"type": "x"})
+    with pytest.raises(LookupError, match="nope"):
+        await communicator.wait()
+
+
+async def test_wait_swallows_a_cancelled_application() -> None:
+    communicator = ApplicationCommunicator(silent, SCOPE)
+    communicator.future.cancel()
+    await communicator.wait()  # returns, raising nothing
+
+
+async def test_wait_timeout_cancels_the_application_and_returns_none() -> None:
+    communicator = ApplicationCommunicator(silent, SCOPE)
+    await communicator.wait(timeout=0.01)  # returns, raising nothing
+    assert communicator.future.cancelled()
+
+
+async def test_wait_timeout_propagates_an_exception_the_cancellation_caused() -> None:
+    async def converts(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            raise ConnectionError("closing failed") from None
+
+    communicator = ApplicationCommunicator(converts, SCOPE)
+    with pytest.raises(ConnectionError, match="closing failed"):
+        await communicator.wait(timeout=0.01)
+
+
+async def test_cancelling_wait_cancels_the_application_and_propagates() -> None:
+    # Deliberate difference from the published asgiref, which swallows the caller's
+    # cancellation here: a cancelled task must see its CancelledError.
+    started = asyncio.Event()
+    communicator = ApplicationCommunicator(started_echo(started), SCOPE)
+    waiting = asyncio.ensure_future(communicator.wait(timeout=30))
+    await started.wait()
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert communicator.future.cancelled()
+
+
+# --------------------------------------------------------------------------- stop and __del__
+
+
+def test_stop_without_a_started_application_does_nothing() -> None:
+    communicator = ApplicationCommunicator(echo, SCOPE)
+    communicator.stop()
+    assert attribute(communicator, "_future") is None
+
+
+async def test_stop_cancels_a_running_application_without_waiting() -> None:
+    communicator = ApplicationCommunicator(silent, SCOPE)
+    future = communicator.future
+    await asyncio.sleep(0)
+    communicator.stop()
+    assert not future.done()  # cancellation requested, not yet processed
+    await asyncio.wait({future})
+    assert future.cancelled()
+
+
+async def test_stop_reraises_a_finished_applications_exception_only_if_asked() -> None:
+    communicator = ApplicationCommunicator(raises_on_first_message(ValueError("x")), SCOPE)
+    await communicator.send_input({"type": "go"})
+    await asyncio.wait({communicator.future})
+    communicator.stop(exceptions=False)
+    with pytest.raises(ValueError, match="x"):
+        communicator.stop()
+    with pytest.raises(ValueError, match="x"):
+        communicator.stop(exceptions=True)
+
+
+async def test_dropping_a_communicator_cancels_its_application() -> None:
+    communicator = ApplicationCommunicator(silent, SCOPE)
+    future = communicator.future
+    await asyncio.sleep(0)
+    del communicator
+    gc.collect()
+    await asyncio.wait({future}, timeout=5)
+    assert future.cancelled()
+
+
+def test_dropping_a_communicator_after_its_loop_closed_is_silent() -> None:
+    loop = asyncio.new_event_loop()
+    communicator = ApplicationCommunicator(silent, SCOPE)
+
+    async def start() -> None:
+        communicator.future  # noqa: B018 - starts the application
+        await asyncio.sleep(0)
+
+    loop.run_until_complete(start())
+    future = communicator.future
+    loop.close()
+    # stop() now meets a closed loop (RuntimeError), which __del__ must swallow; an
+    # escaping exception would reach sys.unraisablehook, which pytest turns into an error.
+    communicator.__del__()
+    assert not future.done()
