@@ -151,6 +151,12 @@ class ResponseChannel:
             with self._lock:
                 self._sending_bytes = 0
                 self._space.notify()
+                more = bool(self._messages)
+            if more:
+                # A fast application and a send() that never suspends would otherwise keep
+                # this loop busy for the whole response, starving every other task
+                # (including the watch for http.disconnect).
+                await asyncio.sleep(0)
         replacement = self._replacement
         if replacement is not None and self.send_error is None:
             self._replacement = None

@@ -1,0 +1,721 @@
+"""Threads, request body streaming, backpressure, disconnects and limits, in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import io
+import re
+import threading
+import tracemalloc
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from typing import Any
+
+import pytest
+from asgiref.wsgi import ClientDisconnected, RequestBodyTooLarge, WsgiToAsgi
+
+
+def exact(message: str) -> str:
+    """A pytest.raises pattern matching ``message`` and nothing else."""
+    return "^" + re.escape(message) + "$"
+
+
+pytestmark = pytest.mark.anyio
+
+Environ = dict[str, Any]
+StartResponse = Callable[..., Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+FINAL = {"type": "http.response.body"}
+KIB = 1024
+MIB = 1024 * KIB
+# Generous bounds on what the adapter may hold: its buffers are 256 KiB each way.
+MEMORY_BOUND = 4 * MIB
+# Wait bound for events that must happen promptly; reaching it means a bug, not slowness.
+PATIENCE = 10
+
+
+def scope(**overrides: Any) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "type": "http",
+        "http_version": "1.1",
+        "method": "POST",
+        "path": "/",
+        "query_string": b"",
+        "headers": [],
+    }
+    result.update(overrides)
+    return result
+
+
+def requests(chunks: Iterable[bytes]) -> list[dict[str, Any]]:
+    items = list(chunks)
+    return [
+        {"type": "http.request", "body": chunk, "more_body": i < len(items) - 1}
+        for i, chunk in enumerate(items)
+    ]
+
+
+class Server:
+    """An in-process ASGI server for one request: scripted receive, recording send."""
+
+    def __init__(self, incoming: Iterable[dict[str, Any]]) -> None:
+        self.incoming = list(incoming)
+        self.sent: list[dict[str, Any]] = []
+        self.complete = asyncio.Event()
+        self.receive_calls = 0
+
+    async def receive(self) -> dict[str, Any]:
+        self.receive_calls += 1
+        if self.incoming:
+            return self.incoming.pop(0)
+        await self.complete.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: dict[str, Any]) -> None:
+        self.sent.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            self.complete.set()
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(m.get("body", b"") for m in self.sent[1:])
+
+
+class Tracked:
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._chunks = iter(chunks)
+        self.closes = 0
+        self.closed = threading.Event()
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self._chunks)
+
+    def close(self) -> None:
+        self.closes += 1
+        close = getattr(self._chunks, "close", None)
+        if close is not None:
+            close()
+        self.closed.set()
+
+
+async def wait_in_thread(event: threading.Event) -> bool:
+    return await asyncio.to_thread(event.wait, PATIENCE)
+
+
+# --------------------------------------------------------------------------- threads
+
+
+async def test_requests_run_in_parallel_on_named_threads() -> None:
+    count = 8
+    # Each application waits until all of them run at once: with one thread it would break.
+    barrier = threading.Barrier(count, timeout=PATIENCE)
+
+    def app(environ: Environ, start_response: StartResponse) -> list[bytes]:
+        barrier.wait()
+        start_response("200 OK", [])
+        return [threading.current_thread().name.encode()]
+
+    adapter = WsgiToAsgi(app)
+    servers = [Server(requests([b""])) for _ in range(count)]
+    await asyncio.gather(*(adapter(scope(), s.receive, s.send) for s in servers))
+    names = {s.body for s in servers}
+    assert len(names) == count
+    assert all(name.startswith(b"asgiref-wsgi") for name in names)
+    assert threading.current_thread().name.encode() not in names
+
+
+async def test_a_long_streaming_response_does_not_hold_up_others() -> None:
+    release = threading.Event()
+
+    def streaming(environ: Environ, start_response: StartResponse) -> Iterator[bytes]:
+        start_response("200 OK", [])
+        yield b"first"
+        if not release.wait(PATIENCE):
+            raise AssertionError("never released")
+        yield b"last"
+
+    def quick(environ: Environ, start_response: StartResponse) -> list[bytes]:
+        start_response("200 OK", [])
+        return [b"quick"]
+
+    slow_server = Server(requests([b""]))
+    first_sent = asyncio.Event()
+    original_send = slow_server.send
+
+    async def send(message: dict[str, Any]) -> None:
+        await original_send(message)
+        if message.get("body") == b"first":
+            first_sent.set()
+
+    slow = asyncio.create_task(WsgiToAsgi(streaming)(scope(), slow_server.receive, send))
+    await first_sent.wait()
+    quick_server = Server(requests([b""]))
+    await WsgiToAsgi(quick)(scope(), quick_server.receive, quick_server.send)
+    assert quick_server.body == b"quick"
+    assert not slow.done()
+    release.set()
+    await slow
+    assert slow_server.body == b"firstlast"
+
+
+async def test_max_workers_bounds_concurrency() -> None:
+    lock = threading.Lock()
+    active = 0
+    peak = 0
+    first_running = threading.Event()
+    release = threading.Event()
+
+    def app(environ: Environ, start_response: StartResponse) -> list[bytes]:
+        nonlocal active, peak
+        with lock:
+            active += 1
+            peak = max(peak, active)
+        first_running.set()
+        release.wait(PATIENCE)
+        with lock:
+            active -= 1
+        start_response("200 OK", [])
+        return [b"ok"]
+
+    adapter = WsgiToAsgi(app, max_workers=1)
+    servers = [Server(requests([b""])) for _ in range(4)]
+    tasks = [asyncio.create_task(adapter(scope(), s.receive, s.send)) for s in servers]
+    assert await wait_in_thread(first_running)
+    release.set()
+    await asyncio.gather(*tasks)
+    assert peak == 1
+    assert all(s.body == b"ok" for s in servers)
+
+
+async def test_context_variables_reach_the_application() -> None:
+    request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id")
+    seen: list[str] = []
+
+    def app(environ: Environ, start_response: StartResponse) -> list[bytes]:
+        seen.append(request_id.get("missing"))
+        request_id.set("changed in the thread")
+        start_response("200 OK", [])
+        return []
+
+    request_id.set("from the caller")
+    server = Server(requests([b""]))
+    await WsgiToAsgi(app)(scope(), server.receive, server.send)
+    assert seen == ["from the caller"]
+    assert request_id.get() == "from the caller"
+
+
+# --------------------------------------------------------------------------- request body
+
+
+LINES = b"first line\nsecond\n\n" + b"x" * 100 + b"\nno newline at the end"
+
+
+def _chunked(data: bytes, size: int) -> list[bytes]:
+    return [data[i : i + size] for i in range(0, len(data), size)] or [b""]
+
+
+READERS: dict[str, Callable[[Any], object]] = {
+    "read": lambda f: f.read(),
+    "read-none": lambda f: f.read(None),
+    "read-sizes": lambda f: [f.read(n) for n in (0, 1, 5, 50, 1000, 10)],
+    "readline": lambda f: [f.readline() for _ in range(7)],
+    "readline-sized": lambda f: [f.readline(4) for _ in range(40)],
+    "readlines": lambda f: f.readlines(),
+    "readlines-hint": lambda f: [f.readlines(15), f.readlines()],
+    "iterate": list,
+    "mixed": lambda f: [f.readline(), f.read(3), f.readline(), f.read()],
+}
+
+
+@pytest.mark.parametrize("reader", sorted(READERS))
+@pytest.mark.parametrize("chunk_size", [1, 7, 64, 10_000])
+async def test_wsgi_input_reads_like_a_file(reader: str, chunk_size: int) -> None:
+    results: list[object] = []
+
+    def app(environ: Environ, start_response: StartResponse) -> list[bytes]:
+        results.append(READERS[reader](environ["wsgi.input"]))
+        start_response("200 OK", [])
+        return []
+
+    server = Server(requests(_chunked(LINES, chunk_size)))
+    await WsgiToAsgi(app)(scope(), server.receive, server.send)
+    assert results == [READERS[reader](io.BytesIO(LINES))]
+
+
+async def test_empty_body_messages_are_skipped() -> None:
+    got: list[bytes] = []
+
+    def app(environ: Environ, start_response: StartResponse) -> list[bytes]:
+        got.append(environ["wsgi.input"].read())
+        got.append(environ["wsgi.input"].read())
+        start_response("200 OK", [])
+        return []
+
+    server = Server(requests([b"", b"ab", b"", b"c", b""]))
+    await WsgiToAsgi(app)(scope(), server.receive, server.send)
+    assert got == [b"abc", b""]
+
+
+async def test_the_application_starts_before_the_body_is_complete() -> None:
+    started = threading.Event()
+    got: list[bytes] = []
+
+    def app(environ: Environ, start_response: StartResponse) -> list[bytes]:
+        started.set()
+        got.append(environ["wsgi.input"].read())
+        start_response("200 OK", [])
+        return []
+
+    calls = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            return {"type": "http.request", "body": b"part one, ", "more_body": True}
+        if calls == 2:
+            # The rest is only sent once the application runs: a buffering adapter hangs here.
+            assert await wait_in_thread(started)
+            return {"type": "http.request", "body": b"part two", "more_body": False}
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await WsgiToAsgi(app)(scope(), receive, send)
+    assert got == [b"part one, part two"]
+
+
+async def test_upload_memory_stays_bounded() -> None:
+    total = 16 * MIB
+    chunk = 64 * KIB
+    sizes: list[int] = []
+
+    def app(environ: Environ, start_response: StartResponse) -> list[bytes]:
+        stream = environ["wsgi.input"]
+        size = 0
+        while piece := stream.read(chunk):
+            size += len(piece)
+        sizes.append(size)
+        start_response("200 OK", [])
+        return []
+
+    left = total
+
+    async def receive() -> dict[str, Any]:
+        nonlocal left
+        if left <= 0:
+            await asyncio.Event().wait()
+        left -= chunk
+        # A fresh chunk per message, handed over at once: the adapter must stop asking.
+        return {"type": "http.request", "body": b"u" * chunk, "more_body": left > 0}
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    tracemalloc.start()
+    try:
+        await WsgiToAsgi(app)(scope(), receive, send)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert sizes == [total]
+    assert peak < MEMORY_BOUND
+
+
+async def test_download_memory_stays_bounded_and_the_app_waits_for_the_client() -> None:
+    chunk = 64 * KIB
+    count = 256  # 16 MiB
+    produced = 0
+    # The queue holds at most 256 KiB: 4 chunks, plus one being sent and one being made.
+    most_ahead = 0
+
+    def app(environ: Environ, start_response: StartResponse) -> Iterator[bytes]:
+        nonlocal produced
+        start_response("200 OK", [])
+        for _ in range(count):
+            produced += 1
+            yield b"d" * chunk
+
+    sent_chunks = 0
+    received = 0
+
+    async def receive() -> dict[str, Any]:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal sent_chunks, received, most_ahead
+        if message.get("body"):
+            sent_chunks += 1
+            received += len(message["body"])
+            most_ahead = max(most_ahead, produced - sent_chunks)
+        # A slow client: every message costs the server a turn of the loop.
+        await asyncio.sleep(0)
+
+    tracemalloc.start()
+    try:
+        await WsgiToAsgi(app)(scope(method="GET", headers=[]), _first_then(receive), send)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert received == count * chunk
+    assert most_ahead <= 6
+    assert peak < MEMORY_BOUND
+
+
+def _first_then(receive: Receive) -> Receive:
+    """A receive that answers an empty request first, then behaves like ``receive``."""
+    first = True
+
+    async def wrapped() -> dict[str, Any]:
+        nonlocal first
+        if first:
+            first = False
+            return {"type": "http.request", "body": b"", "more_body": False}
+        return await receive()
+
+    return wrapped
+
+
+# --------------------------------------------------------------------------- disconnects
+
+
+async def test_disconnect_while_reading_the_body() -> None:
+    errors: list[BaseException] = []
+
+    def reading() -> Iterator[bytes]:
+        try:
+            environ_holder[0]["wsgi.input"].read()
+        except OSError as exc:
+            errors.append(exc)
+            raise
+        yield b"unreachable"
+
+    environ_holder: list[Environ] = []
+    tracked = Tracked(reading())
+
+    def app(environ: Environ, start_response: StartResponse) -> Tracked:
+        environ_holder.append(environ)
+        start_response("200 OK", [])
+        return tracked
+
+    server = Server([*requests([b"partial", b"rest"])[:1], {"type": "http.disconnect"}])
+    await WsgiToAsgi(app)(scope(), server.receive, server.send)
+    assert len(errors) == 1
+    assert isinstance(errors[0], ClientDisconnected)
+    assert isinstance(errors[0], OSError)
+    assert "disconnected" in str(errors[0])
+    assert tracked.closes == 1
+    assert server.sent == []
+
+
+async def test_disconnect_while_sending_the_response() -> None:
+    gone = asyncio.Event()
+    exits: list[str] = []
+
+    def endless() -> Iterator[bytes]:
+        try:
+            for _ in range(100_000):
+                yield b"." * 1024
+        except GeneratorExit:
+            exits.append("closed")
+            raise
+
+    tracked = Tracked(endless())
+
+    def app(environ: Environ, start_response: StartResponse) -> Tracked:
+        start_response("200 OK", [])
+        return tracked
+
+    sent = 0
+    first = True
+
+    async def receive() -> dict[str, Any]:
+        nonlocal first
+        if first:
+            first = False
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal sent
+        sent += 1
+        if sent == 10:
+            gone.set()
+        if gone.is_set():
+            # The transport is gone: the server's send returns without doing anything.
+            await asyncio.sleep(0)
+
+    await WsgiToAsgi(app)(scope(method="GET"), receive, send)
+    assert tracked.closes == 1
+    assert exits == ["closed"]
+    assert sent < 2000
+
+
+async def test_cancelled_request_unblocks_the_reading_thread() -> None:
+    finished = threading.Event()
+    reading = threading.Event()
+    errors: list[BaseException] = []
+
+    def app(environ: Environ, start_response: StartResponse) -> list[bytes]:
+        reading.set()
+        try:
+            environ["wsgi.input"].read()
+        except OSError as exc:
+            errors.append(exc)
+        finally:
+            finished.set()
+        start_response("200 OK", [])
+        return []
+
+    async def receive() -> dict[str, Any]:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    task = asyncio.create_task(WsgiToAsgi(app)(scope(), receive, send))
+    assert await wait_in_thread(reading)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await wait_in_thread(finished)
+    assert len(errors) == 1
+    assert isinstance(errors[0], ClientDisconnected)
+
+
+async def test_cancelled_request_unblocks_the_sending_thread() -> None:
+    first_sent = asyncio.Event()
+    tracked = Tracked(b"z" * 65536 for _ in range(1000))
+
+    def app(environ: Environ, start_response: StartResponse) -> Tracked:
+        start_response("200 OK", [])
+        return tracked
+
+    async def send(message: dict[str, Any]) -> None:
+        if message.get("body"):
+            first_sent.set()
+            await asyncio.Event().wait()  # a client that never drains
+
+    server = Server(requests([b""]))
+    task = asyncio.create_task(WsgiToAsgi(app)(scope(method="GET"), server.receive, send))
+    await first_sent.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await wait_in_thread(tracked.closed)
+    assert tracked.closes == 1
+
+
+async def test_send_failing_with_oserror_ends_the_request_quietly() -> None:
+    tracked = Tracked(b"c" * 1024 for _ in range(10_000))
+
+    def app(environ: Environ, start_response: StartResponse) -> Tracked:
+        start_response("200 OK", [])
+        return tracked
+
+    sends = 0
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal sends
+        sends += 1
+        if sends >= 3:
+            raise ConnectionResetError("peer went away")
+
+    server = Server(requests([b""]))
+    await WsgiToAsgi(app)(scope(method="GET"), server.receive, send)
+    assert tracked.closes == 1
+    assert sends < 10_000
+
+
+async def test_send_failing_otherwise_propagates() -> None:
+    tracked = Tracked([b"a", b"b"])
+
+    def app(environ: Environ, start_response: StartResponse) -> Tracked:
+        start_response("200 OK", [])
+        return tracked
+
+    async def send(message: dict[str, Any]) -> None:
+        raise RuntimeError("server bug")
+
+    server = Server(requests([b""]))
+    with pytest.raises(RuntimeError, match="server bug"):
+        await WsgiToAsgi(app)(scope(method="GET"), server.receive, send)
+    assert tracked.closes == 1
+
+
+async def test_reading_after_the_request_finished_raises_instead_of_blocking() -> None:
+    kept: list[Any] = []
+
+    def app(environ: Environ, start_response: StartResponse) -> list[bytes]:
+        kept.append(environ["wsgi.input"])
+        start_response("200 OK", [])
+        return [b"answered without reading"]
+
+    async def receive() -> dict[str, Any]:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    server = Server([])
+    await WsgiToAsgi(app)(scope(), receive, server.send)
+    with pytest.raises(ClientDisconnected, match="finished"):
+        await asyncio.to_thread(kept[0].read)
+
+
+# --------------------------------------------------------------------------- protocol errors
+
+
+async def test_non_request_message_during_the_body() -> None:
+    errors: list[BaseException] = []
+
+    def app(environ: Environ, start_response: StartResponse) -> list[bytes]:
+        try:
+            environ["wsgi.input"].read()
+        except ValueError as exc:
+            errors.append(exc)
+            raise
+        raise AssertionError("unreachable")
+
+    server = Server(
+        [{"type": "http.request", "body": b"a", "more_body": True}, {"type": "websocket.receive"}]
+    )
+    with pytest.raises(ValueError, match=exact("WSGI wrapper received a non-HTTP-request message")):
+        await WsgiToAsgi(app)(scope(), server.receive, server.send)
+    assert len(errors) == 1
+
+
+async def test_non_request_message_is_reported_even_if_the_app_never_reads() -> None:
+    def app(environ: Environ, start_response: StartResponse) -> list[bytes]:
+        start_response("200 OK", [])
+        return [b"ignored the body"]
+
+    server = Server([{"type": "http.response.start"}])
+    with pytest.raises(ValueError, match="non-HTTP-request message"):
+        await WsgiToAsgi(app)(scope(), server.receive, server.send)
+
+
+async def test_non_bytes_request_body_from_the_server() -> None:
+    errors: list[BaseException] = []
+
+    def app(environ: Environ, start_response: StartResponse) -> list[bytes]:
+        try:
+            environ["wsgi.input"].read()
+        except OSError as exc:
+            errors.append(exc)
+        start_response("200 OK", [])
+        return []
+
+    server = Server([{"type": "http.request", "body": "text", "more_body": False}])
+    with pytest.raises(TypeError, match="body must be bytes"):
+        await WsgiToAsgi(app)(scope(), server.receive, server.send)
+    assert isinstance(errors[0], ClientDisconnected)
+
+
+async def test_odd_message_after_the_body_is_ignored() -> None:
+    def app(environ: Environ, start_response: StartResponse) -> Iterator[bytes]:
+        start_response("200 OK", [])
+        yield b"a"
+        yield b"b"
+
+    server = Server([*requests([b"x"]), {"type": "http.request", "body": b"late"}])
+    await WsgiToAsgi(app)(scope(), server.receive, server.send)
+    assert server.body == b"ab"
+
+
+# --------------------------------------------------------------------------- body limit
+
+
+async def test_declared_length_over_the_limit_is_answered_413_without_the_app() -> None:
+    def app(environ: Environ, start_response: StartResponse) -> list[bytes]:
+        raise AssertionError("not called")
+
+    server = Server(requests([b"x" * 11]))
+    the_scope = scope(headers=[(b"content-length", b"11")])
+    await WsgiToAsgi(app, max_request_body_size=10)(the_scope, server.receive, server.send)
+    assert server.sent[0] == {
+        "type": "http.response.start",
+        "status": 413,
+        "headers": [(b"content-type", b"text/plain")],
+    }
+    assert b"10 bytes" in server.sent[1]["body"]
+    assert "more_body" not in server.sent[1]
+
+
+async def test_streamed_body_over_the_limit_is_answered_413() -> None:
+    errors: list[BaseException] = []
+
+    def app(environ: Environ, start_response: StartResponse) -> list[bytes]:
+        try:
+            environ["wsgi.input"].read()
+        except RequestBodyTooLarge as exc:
+            errors.append(exc)
+            raise
+        raise AssertionError("unreachable")
+
+    server = Server(requests([b"x" * 600, b"y" * 600, b"z" * 600]))
+    await WsgiToAsgi(app, max_request_body_size=1000)(scope(), server.receive, server.send)
+    assert server.sent[0]["status"] == 413
+    assert len(server.sent) == 2
+    assert len(errors) == 1
+    assert isinstance(errors[0], OSError)
+
+
+async def test_body_at_the_limit_is_accepted() -> None:
+    def app(environ: Environ, start_response: StartResponse) -> list[bytes]:
+        data = environ["wsgi.input"].read()
+        start_response("200 OK", [])
+        return [str(len(data)).encode()]
+
+    server = Server(requests([b"x" * 500, b"y" * 500]))
+    the_scope = scope(headers=[(b"content-length", b"1000")])
+    await WsgiToAsgi(app, max_request_body_size=1000)(the_scope, server.receive, server.send)
+    assert server.sent[0]["status"] == 200
+    assert server.body == b"1000"
+
+
+async def test_body_over_the_limit_after_the_response_started() -> None:
+    errors: list[BaseException] = []
+
+    def app(environ: Environ, start_response: StartResponse) -> list[bytes]:
+        write = start_response("200 OK", [])
+        write(b"early ")
+        try:
+            environ["wsgi.input"].read()
+        except RequestBodyTooLarge as exc:
+            errors.append(exc)
+        return [b"handled"]
+
+    server = Server([])
+    early_sent = asyncio.Event()
+    calls = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            return {"type": "http.request", "body": b"x" * 600, "more_body": True}
+        if calls == 2:
+            # Only once the response has started does the body go over the limit.
+            await early_sent.wait()
+            return {"type": "http.request", "body": b"y" * 600, "more_body": False}
+        return await server.receive()
+
+    async def send(message: dict[str, Any]) -> None:
+        await server.send(message)
+        if message.get("body") == b"early ":
+            early_sent.set()
+
+    await WsgiToAsgi(app, max_request_body_size=1000)(scope(), receive, send)
+    assert server.sent[0]["status"] == 200
+    assert server.body == b"early handled"
+    assert len(errors) == 1
