@@ -85,7 +85,7 @@ def test_executor_with_thread_sensitive_is_rejected() -> None:
             SyncToAsync(plain, True, executor)
         # The coroutine check wins over the executor check.
         with pytest.raises(TypeError, match=SYNC_ONLY):
-            sync_to_async(coro_fn, executor=executor)  # type: ignore[arg-type]
+            sync_to_async(coro_fn, executor=executor)
         assert isinstance(
             sync_to_async(plain, thread_sensitive=False, executor=executor), SyncToAsync
         )
@@ -123,13 +123,13 @@ def test_sync_to_async_copies_metadata() -> None:
         """Docs here."""
 
     func.custom = "yes"  # type: ignore[attr-defined]
-    wrapper = sync_to_async(func)
+    wrapper: Any = sync_to_async(func)
     assert wrapper.__name__ == "func"
     assert wrapper.__qualname__ == func.__qualname__
     assert wrapper.__doc__ == "Docs here."
     assert wrapper.__module__ == __name__
-    assert wrapper.__wrapped__ is func  # type: ignore[attr-defined]
-    assert wrapper.custom == "yes"  # type: ignore[attr-defined]
+    assert wrapper.__wrapped__ is func
+    assert wrapper.custom == "yes"
     assert wrapper.func is func
     assert wrapper.context is None
 
@@ -156,8 +156,8 @@ def test_bound_methods_carry_self() -> None:
             return 2
 
     thing = Thing()
-    assert sync_to_async(thing.sync_method).__self__ is thing  # type: ignore[attr-defined]
-    assert async_to_sync(thing.async_method).__self__ is thing  # type: ignore[attr-defined]
+    assert getattr(sync_to_async(thing.sync_method), "__self__", None) is thing
+    assert getattr(async_to_sync(thing.async_method), "__self__", None) is thing
     assert not hasattr(sync_to_async(plain), "__self__")
     assert async_to_sync(thing.async_method)() == 2
 
@@ -177,7 +177,7 @@ def test_iscoroutinefunction_is_the_running_pythons() -> None:
         assert iscoroutinefunction is inspect.iscoroutinefunction
         assert markcoroutinefunction is inspect.markcoroutinefunction  # type: ignore[comparison-overlap]
     else:
-        assert iscoroutinefunction is asyncio.iscoroutinefunction  # type: ignore[comparison-overlap]
+        assert iscoroutinefunction is asyncio.iscoroutinefunction
 
     def func() -> None:
         pass
@@ -212,19 +212,19 @@ def test_async_to_sync_does_not_warn_for_async_callables() -> None:
 
 
 def test_async_to_sync_has_no_metadata_of_its_own() -> None:
-    wrapper = async_to_sync(coro_fn)
+    wrapper: Any = async_to_sync(coro_fn)
     assert wrapper.awaitable is coro_fn
     with pytest.raises(AttributeError):
         wrapper.__name__  # noqa: B018 - the missing attribute is the point
 
 
 def test_bad_awaitables_fail_at_call_time_in_the_caller() -> None:
-    with pytest.warns(UserWarning):
-        not_callable = AsyncToSync(1)  # type: ignore[arg-type]
+    with pytest.warns(UserWarning, match="non-async-marked"):
+        not_callable: Any = AsyncToSync(1)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"'int' object is not callable"):
         not_callable()
-    with pytest.warns(UserWarning):
-        returns_int = AsyncToSync(lambda: 1)  # type: ignore[arg-type,return-value]
+    with pytest.warns(UserWarning, match="non-async-marked"):
+        returns_int: Any = AsyncToSync(lambda: 1)  # type: ignore[arg-type,return-value]
     with pytest.raises(TypeError, match=r"can't be used in 'await' expression"):
         returns_int()
 
@@ -245,14 +245,14 @@ def test_method_binding_and_class_access() -> None:
             return self.value * 2
 
     thing = Thing()
-    bound = thing.sync_method
-    assert isinstance(bound, functools.partial)
-    assert bound.__name__ == "sync_method"
-    assert bound.__doc__ == "Sync doc."
+    bound: Any = thing.sync_method
+    assert isinstance(thing.sync_method, functools.partial)
+    assert getattr(bound, "__name__", None) == "sync_method"
+    assert getattr(bound, "__doc__", None) == "Sync doc."
     assert inspect.iscoroutinefunction(bound)
     assert asyncio.run(bound()) == 3
     assert thing.async_method() == 6
-    assert thing.async_method.__name__ == "async_method"
+    assert getattr(thing.async_method, "__name__", None) == "async_method"
     # Class access binds None instead of returning the descriptor.
     class_bound = Thing.__dict__["sync_method"].__get__(None, Thing)
     assert isinstance(class_bound, functools.partial)

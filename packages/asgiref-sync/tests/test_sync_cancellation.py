@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-
 from asgiref.sync import SyncToAsync, async_to_sync, sync_to_async
 
 var: contextvars.ContextVar[str] = contextvars.ContextVar("test_sync_cancellation_var")
@@ -17,8 +16,8 @@ WAIT = 10  # seconds; only ever reached if the code under test is broken
 
 
 async def _until(event: threading.Event) -> None:
-    while not event.is_set():
-        await asyncio.sleep(0.001)
+    # The event is set from a worker thread: wait for it without blocking the loop.
+    await asyncio.to_thread(event.wait, WAIT)
 
 
 @pytest.mark.anyio
@@ -194,7 +193,7 @@ def test_leftover_task_exceptions_are_reported_to_the_loop_handler() -> None:
         try:
             await asyncio.sleep(WAIT)
         finally:
-            raise ValueError("during cleanup")  # noqa: B012 - the case under test
+            raise ValueError("during cleanup")
 
     async def main() -> None:
         asyncio.get_running_loop().set_exception_handler(lambda _loop, ctx: reported.append(ctx))
@@ -231,8 +230,7 @@ def test_parent_loop_mode_leaves_tasks_running() -> None:
         release = asyncio.Event()
         await sync_to_async(bridge)()
         release.set()
-        while not survived:
-            await asyncio.sleep(0)
+        await asyncio.gather(*(t for t in asyncio.all_tasks() if t is not asyncio.current_task()))
 
     asyncio.run(main())
     assert survived == ["ran to completion"]

@@ -9,7 +9,6 @@ import traceback
 from typing import Any
 
 import pytest
-
 from asgiref.local import Local
 from asgiref.sync import AsyncSingleThreadContext, async_to_sync, sync_to_async
 
@@ -243,7 +242,7 @@ def test_traceback_hide_marks_bridge_frames() -> None:
     async def coroutine() -> None:
         await sync_to_async(fail)()
 
-    with pytest.raises(ValueError) as info:
+    with pytest.raises(ValueError, match="x") as info:
         async_to_sync(coroutine)()
     hidden = [
         frame.f_code.co_name

@@ -55,7 +55,7 @@ def test_async_caller_without_tsc_uses_the_process_wide_thread() -> None:
     third, _ = asyncio.run(main())
     assert first is second is third
     assert first is not threading.current_thread()
-    assert first in SyncToAsync.single_thread_executor._threads  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType]
+    assert first in SyncToAsync.single_thread_executor._threads
 
 
 def test_tsc_gets_a_dedicated_thread_and_concurrent_tscs_differ() -> None:
@@ -79,7 +79,7 @@ def test_tsc_gets_a_dedicated_thread_and_concurrent_tscs_differ() -> None:
     assert a1 is a2
     assert b1 is b2
     assert a1 is not b1
-    process_wide = SyncToAsync.single_thread_executor._threads  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType, reportUnknownVariableType]
+    process_wide = SyncToAsync.single_thread_executor._threads
     assert a1 not in process_wide
     assert b1 not in process_wide
 

@@ -7,7 +7,6 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
 from asgiref.local import Local
 from asgiref.sync import AsyncToSync, SyncToAsync, ThreadSensitiveContext, sync_to_async
 
@@ -32,15 +31,17 @@ async def test_exit_waits_for_queued_work() -> None:
 @pytest.mark.anyio
 async def test_exceptions_propagate_and_aenter_returns_self() -> None:
     context = ThreadSensitiveContext()
+    failing = sync_to_async(lambda: 1 / 0)
+    async with context as entered:
+        assert entered is context
     with pytest.raises(ZeroDivisionError):
-        async with context as entered:
-            assert entered is context
-            await sync_to_async(lambda: 1 / 0)()
+        async with ThreadSensitiveContext():
+            await failing()
 
 
 @pytest.mark.anyio
 async def test_lanes_are_reused_across_sequential_contexts() -> None:
-    threads = []
+    threads: list[threading.Thread] = []
     for _ in range(3):
         async with ThreadSensitiveContext():
             threads.append(await sync_to_async(threading.current_thread)())

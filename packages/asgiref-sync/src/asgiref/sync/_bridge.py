@@ -16,6 +16,7 @@ import os
 import sys
 import threading
 import warnings
+from asyncio.events import _get_running_loop  # pyright: ignore[reportPrivateUsage]
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from types import TracebackType
@@ -200,7 +201,12 @@ class SyncToAsync(Generic[_P, _R]):
             func = functools.partial(_run_in_context, context, _loop_thread_executors.get(loop))
             exc_info = sys.exc_info()
             if executor is None:
-                # The loop's default executor is only reachable through run_in_executor.
+                # Submitting to the loop's default executor directly saves the extra
+                # future run_in_executor chains in front of ours. asyncio has no public
+                # accessor, so fall back to run_in_executor while it does not exist yet
+                # (it is created on first use) or on loops that keep it elsewhere.
+                executor = getattr(loop, "_default_executor", None)
+            if executor is None:
                 work: asyncio.Future[_R] | Future[_R] = loop.run_in_executor(
                     None, self.thread_handler, loop, exc_info, task_context, func, child
                 )
@@ -299,11 +305,8 @@ class SyncToAsync(Generic[_P, _R]):
 
 
 def _has_running_loop() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
+    # The C-level check asyncio uses itself; get_running_loop() would raise instead.
+    return _get_running_loop() is not None
 
 
 class AsyncToSync(Generic[_P, _R]):

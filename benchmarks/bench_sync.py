@@ -1,0 +1,208 @@
+"""asgiref.sync: bridge call costs, against the published asgiref and bare run_in_executor.
+
+Every workload uses public asgiref API only, so the same module measures both
+implementations. Each returns seconds per operation (per call or per request).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from asgiref.sync import ThreadSensitiveContext, async_to_sync, sync_to_async
+
+TARGET_SECONDS = 0.4
+
+
+def _timed(run: Callable[[int], None], ops_per_run: int) -> float:
+    """Warm up, then repeat ``run(n)`` until about TARGET_SECONDS pass; seconds per op."""
+    run(1)
+    n = 1
+    while True:
+        start = time.perf_counter()
+        run(n)
+        elapsed = time.perf_counter() - start
+        if elapsed >= TARGET_SECONDS / 4 or n >= 1 << 20:
+            break
+        n *= 4
+    best = elapsed / (n * ops_per_run)
+    for _ in range(2):
+        start = time.perf_counter()
+        run(n)
+        best = min(best, (time.perf_counter() - start) / (n * ops_per_run))
+    return best
+
+
+def _in_loop(make: Callable[[int], Awaitable[None]], ops_per_run: int) -> float:
+    """Time ``await make(n)`` inside one event loop (loop start-up is not measured)."""
+
+    async def measure() -> float:
+        await make(1)
+        n = 1
+        while True:
+            start = time.perf_counter()
+            await make(n)
+            elapsed = time.perf_counter() - start
+            if elapsed >= TARGET_SECONDS / 4 or n >= 1 << 20:
+                break
+            n *= 4
+        best = elapsed / (n * ops_per_run)
+        for _ in range(2):
+            start = time.perf_counter()
+            await make(n)
+            best = min(best, (time.perf_counter() - start) / (n * ops_per_run))
+        return best
+
+    return asyncio.run(measure())
+
+
+def _noop() -> None:
+    return None
+
+
+async def _trivial() -> None:
+    return None
+
+
+# --- async_to_sync from a thread with no running loop ----------------------------------
+
+
+def async_to_sync_no_loop() -> float:
+    call = async_to_sync(_trivial)
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            call()
+
+    result: list[float] = []
+    # A fresh sync thread, like a WSGI worker or a management command.
+    worker = threading.Thread(target=lambda: result.append(_timed(run, 1)))
+    worker.start()
+    worker.join()
+    return result[0]
+
+
+# --- Django-shaped request ----------------------------------------------------------
+
+
+def _view() -> None:
+    async_to_sync(_trivial)()
+
+
+async def _request() -> None:
+    async with ThreadSensitiveContext():
+        await sync_to_async(_view)()
+
+
+def django_request_seq() -> float:
+    async def make(n: int) -> None:
+        for _ in range(n):
+            await _request()
+
+    return _in_loop(make, 1)
+
+
+def django_request_c64() -> float:
+    async def make(n: int) -> None:
+        for _ in range(n):
+            await asyncio.gather(*(_request() for _ in range(64)))
+
+    return _in_loop(make, 64)
+
+
+# --- sync_to_async per-call overhead and its baselines ------------------------------
+
+
+def _seq(call: Callable[[], Awaitable[object]]) -> Callable[[int], Awaitable[None]]:
+    async def make(n: int) -> None:
+        for _ in range(n):
+            await call()
+
+    return make
+
+
+def _gather1000(call: Callable[[], Awaitable[object]]) -> Callable[[int], Awaitable[None]]:
+    async def make(n: int) -> None:
+        for _ in range(n):
+            await asyncio.gather(*(call() for _ in range(1000)))
+
+    return make
+
+
+def sync_to_async_ts_seq() -> float:
+    return _in_loop(_seq(sync_to_async(_noop)), 1)
+
+
+def sync_to_async_nonts_seq() -> float:
+    return _in_loop(_seq(sync_to_async(_noop, thread_sensitive=False)), 1)
+
+
+def sync_to_async_ts_gather1000() -> float:
+    return _in_loop(_gather1000(sync_to_async(_noop)), 1000)
+
+
+def sync_to_async_nonts_gather1000() -> float:
+    return _in_loop(_gather1000(sync_to_async(_noop, thread_sensitive=False)), 1000)
+
+
+_single_thread = ThreadPoolExecutor(max_workers=1)
+
+
+def _run_in_single_thread() -> Awaitable[None]:
+    return asyncio.get_running_loop().run_in_executor(_single_thread, _noop)
+
+
+def _run_in_default() -> Awaitable[None]:
+    return asyncio.get_running_loop().run_in_executor(None, _noop)
+
+
+def run_in_executor_single_thread_seq() -> float:
+    return _in_loop(_seq(_run_in_single_thread), 1)
+
+
+def run_in_executor_single_thread_gather1000() -> float:
+    return _in_loop(_gather1000(_run_in_single_thread), 1000)
+
+
+def run_in_executor_default_seq() -> float:
+    return _in_loop(_seq(_run_in_default), 1)
+
+
+def run_in_executor_default_gather1000() -> float:
+    return _in_loop(_gather1000(_run_in_default), 1000)
+
+
+WORKLOADS: dict[str, Callable[[], float]] = {
+    "async_to_sync_no_loop": async_to_sync_no_loop,
+    "django_request_seq": django_request_seq,
+    "django_request_c64": django_request_c64,
+    "sync_to_async_ts_seq": sync_to_async_ts_seq,
+    "sync_to_async_nonts_seq": sync_to_async_nonts_seq,
+    "sync_to_async_ts_gather1000": sync_to_async_ts_gather1000,
+    "sync_to_async_nonts_gather1000": sync_to_async_nonts_gather1000,
+    "run_in_executor_single_thread_seq": run_in_executor_single_thread_seq,
+    "run_in_executor_single_thread_gather1000": run_in_executor_single_thread_gather1000,
+    "run_in_executor_default_seq": run_in_executor_default_seq,
+    "run_in_executor_default_gather1000": run_in_executor_default_gather1000,
+}
+
+TARGETS: list[tuple[str, str, float]] = [
+    ("sync_to_async_ts_seq", "run_in_executor_single_thread_seq", 1.15),
+    ("sync_to_async_ts_gather1000", "run_in_executor_single_thread_gather1000", 1.15),
+    ("sync_to_async_nonts_seq", "run_in_executor_default_seq", 1.15),
+    ("sync_to_async_nonts_gather1000", "run_in_executor_default_gather1000", 1.15),
+]
+
+VS_PUBLISHED: list[tuple[str, float]] = [
+    ("async_to_sync_no_loop", 0.2),
+    ("django_request_c64", 0.25),
+    ("django_request_seq", 0.5),
+]
+
+
+if __name__ == "__main__":
+    for name, workload in WORKLOADS.items():
+        print(f"{name:45s} {workload() * 1e6:10.2f} us")
