@@ -9,7 +9,7 @@ import inspect
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from asgiref.compatibility import guarantee_single_callable
 from asgiref.typing import ASGIApplication, Scope
@@ -79,7 +79,8 @@ class ApplicationCommunicator:
         self._input_queue: asyncio.Queue[Any] | None = None
         self._output_queue: asyncio.Queue[Any] | None = None
         self.application = guarantee_single_callable(application)
-        self.scope = scope
+        # Typed as the plain dict it is, so tests can index any key of any scope type.
+        self.scope: dict[str, Any] = cast("dict[str, Any]", scope)
         self._validator: MessageValidator | None = None
         self._violation: ProtocolViolation | None = None
         # Set while receive_output waits, so a violation can end the wait at once.
