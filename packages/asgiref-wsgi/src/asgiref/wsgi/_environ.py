@@ -26,20 +26,25 @@ def _environ_key(name: bytes) -> str:
     return key
 
 
-def _required(scope: Scope, key: str, kind: type[Any]) -> Any:
-    try:
+_REQUIRED = (("method", str), ("path", str), ("query_string", bytes), ("http_version", str))
+
+
+def _check_required(scope: Scope) -> None:
+    """Raise a clear KeyError / TypeError for a scope that lacks or mistypes a key."""
+    for key, kind in _REQUIRED:
+        if key not in scope:
+            raise KeyError(f"the ASGI HTTP scope has no {key!r} key, which is required")
         value = scope[key]
-    except KeyError:
-        raise KeyError(f"the ASGI HTTP scope has no {key!r} key, which is required") from None
-    if not isinstance(value, kind):
-        raise TypeError(
-            f"the ASGI HTTP scope's {key!r} must be {kind.__name__}, got {type(value).__name__}"
-        )
-    return value
+        if not isinstance(value, kind):
+            raise TypeError(
+                f"the ASGI HTTP scope's {key!r} must be {kind.__name__}, got {type(value).__name__}"
+            )
 
 
 def _native(text: str) -> str:
     """A WSGI "native string": the UTF-8 bytes of ``text`` read as latin-1."""
+    if text.isascii():
+        return text  # the same characters either way
     return text.encode("utf-8").decode("latin-1")
 
 
@@ -79,10 +84,21 @@ def build_environ(scope: Scope, body: object, duplicate_header_limit: int | None
     means the request itself is bad; the caller answers it with a 400. A missing or
     mistyped scope key raises ``KeyError`` / ``TypeError``: that is a server bug.
     """
-    method = _required(scope, "method", str)
-    path = _required(scope, "path", str)
-    query_string = _required(scope, "query_string", bytes)
-    http_version = _required(scope, "http_version", str)
+    try:
+        method = scope["method"]
+        path = scope["path"]
+        query_string = scope["query_string"]
+        http_version = scope["http_version"]
+    except KeyError:
+        _check_required(scope)
+        raise
+    if (
+        type(method) is not str
+        or type(path) is not str
+        or type(query_string) is not bytes
+        or type(http_version) is not str
+    ):
+        _check_required(scope)
     root_path = scope.get("root_path", "")
     if not isinstance(root_path, str):
         raise TypeError(f"the ASGI HTTP scope's 'root_path' must be str, got {root_path!r}")

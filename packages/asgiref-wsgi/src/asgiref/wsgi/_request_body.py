@@ -9,17 +9,13 @@ the application has read some, which is what pushes back on a fast uploader.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 
+from ._loop_waker import waker_for
+
 DEFAULT_HIGH_WATER = 256 * 1024
-
-
-def _resolve(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
 
 
 class BodyChannel:
@@ -29,11 +25,15 @@ class BodyChannel:
         self, loop: asyncio.AbstractEventLoop, high_water: int = DEFAULT_HIGH_WATER
     ) -> None:
         self._loop = loop
+        self._waker = waker_for(loop)
         self._high_water = high_water
         # The pump is woken when the buffer falls to half, so it refills in batches.
         self._low_water = high_water // 2
         self._lock = threading.Lock()
-        self._readable = threading.Condition(self._lock)
+        # Held (acquired) while the reader waits for data; whoever brings data releases it.
+        # A plain lock made on demand: most requests never wait, and a Condition per
+        # request would cost more than the whole wait-free path.
+        self._reader_waiting: threading.Lock | None = None
         self._chunks: deque[bytes] = deque()
         self._buffered = 0
         self._error: Callable[[], BaseException] | None = None
@@ -58,7 +58,14 @@ class BodyChannel:
                 self._buffered += len(chunk)
             if not more_body:
                 self.eof = True
-            self._readable.notify()
+            self._wake_reader()
+
+    def _wake_reader(self) -> None:
+        """Release a waiting reader; call with the lock held."""
+        waiting = self._reader_waiting
+        if waiting is not None:
+            self._reader_waiting = None
+            waiting.release()
 
     def fail(self, error: Callable[[], BaseException]) -> None:
         """Make every read from now on raise ``error()`` (unless the body was complete)."""
@@ -67,7 +74,7 @@ class BodyChannel:
                 self._error = error
                 self._chunks.clear()
                 self._buffered = 0
-            self._readable.notify_all()
+            self._wake_reader()
 
     def close(self, error: Callable[[], BaseException]) -> None:
         """The request is over: reads still return what arrived, then raise ``error()``."""
@@ -75,28 +82,30 @@ class BodyChannel:
             if not self.eof and self._error is None:
                 self._error = error
                 # Keep what is buffered: it arrived before the request ended.
-            self._readable.notify_all()
+            self._wake_reader()
 
     # ------------------------------------------------------------------ WSGI thread side
 
     def take(self) -> bytes:
         """The next chunk; ``b""`` at the end of the body. Blocks until one is there."""
-        with self._lock:
-            while not self._chunks:
+        while True:
+            with self._lock:
+                if self._chunks:
+                    chunk = self._chunks.popleft()
+                    self._buffered -= len(chunk)
+                    space = self._space
+                    if space is None or self._buffered > self._low_water:
+                        return chunk
+                    self._space = None
+                    break
                 if self._error is not None:
                     raise self._error()
                 if self.eof:
                     return b""
-                self._readable.wait()
-            chunk = self._chunks.popleft()
-            self._buffered -= len(chunk)
-            space = self._space
-            if space is None or self._buffered > self._low_water:
-                return chunk
-            self._space = None
-        # A closed loop raises RuntimeError: nobody is pumping any more.
-        with contextlib.suppress(RuntimeError):
-            self._loop.call_soon_threadsafe(_resolve, space)
+                waiting = self._reader_waiting = threading.Lock()
+                waiting.acquire()
+            waiting.acquire()  # until feed/fail/close releases it
+        self._waker.resolve(space)  # the pump waits for room: wake it
         return chunk
 
 

@@ -10,20 +10,15 @@ letting its output pile up in memory.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import threading
 from collections.abc import Callable
 
 from ._errors import ClientDisconnected
+from ._loop_waker import waker_for
 from ._types import Message, Send
 
 DEFAULT_HIGH_WATER = 256 * 1024
-
-
-def _resolve(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_result(None)
 
 
 class ResponseChannel:
@@ -33,9 +28,12 @@ class ResponseChannel:
         self, loop: asyncio.AbstractEventLoop, high_water: int = DEFAULT_HIGH_WATER
     ) -> None:
         self._loop = loop
+        self._waker = waker_for(loop)
         self._high_water = high_water
         self._lock = threading.Lock()
-        self._space = threading.Condition(self._lock)
+        # Held (acquired) while the WSGI thread waits for room; the event loop releases it.
+        # Made on demand: most responses never fill the queue.
+        self._writer_waiting: threading.Lock | None = None
         self._messages: list[Message] = []
         self._queued_bytes = 0
         self._sending_bytes = 0
@@ -55,23 +53,25 @@ class ResponseChannel:
         Waits first while the queue is full. Raises the abort error once the response
         was aborted (client gone, server failure, request cancelled).
         """
-        with self._lock:
-            while (
-                self._queued_bytes + self._sending_bytes >= self._high_water and self._abort is None
-            ):
-                self._space.wait()
-            if self._abort is not None:
-                raise self._abort()
-            self._messages.extend(messages)
-            self._queued_bytes += size
-            if starts:
-                self._start_queued = True
-            if last:
-                self.finished = True
-            waiter = self._waiter
-            self._waiter = None
+        while True:
+            with self._lock:
+                if self._abort is not None:
+                    raise self._abort()
+                if self._queued_bytes + self._sending_bytes < self._high_water:
+                    self._messages.extend(messages)
+                    self._queued_bytes += size
+                    if starts:
+                        self._start_queued = True
+                    if last:
+                        self.finished = True
+                    waiter = self._waiter
+                    self._waiter = None
+                    break
+                waiting = self._writer_waiting = threading.Lock()
+                waiting.acquire()
+            waiting.acquire()  # until the event loop has sent some, or aborted
         if waiter is not None:
-            self._wake(waiter)
+            self._waker.resolve(waiter)
 
     def finish(self, error: BaseException | None) -> None:
         """The WSGI side is done (``error`` is what it raised, if anything)."""
@@ -81,12 +81,7 @@ class ResponseChannel:
             waiter = self._waiter
             self._waiter = None
         if waiter is not None:
-            self._wake(waiter)
-
-    def _wake(self, waiter: asyncio.Future[None]) -> None:
-        # A closed loop raises RuntimeError: the request was abandoned along with it.
-        with contextlib.suppress(RuntimeError):
-            self._loop.call_soon_threadsafe(_resolve, waiter)
+            self._waker.resolve(waiter)
 
     # ------------------------------------------------------------------ event loop side
 
@@ -97,7 +92,7 @@ class ResponseChannel:
                 self._abort = error
             self._messages = []
             self._queued_bytes = 0
-            self._space.notify_all()
+            self._wake_writer()
 
     def replace_unless_started(
         self, messages: list[Message], error: Callable[[], BaseException]
@@ -109,6 +104,13 @@ class ResponseChannel:
             self._replacement = messages
         self.abort(error)
         return True
+
+    def _wake_writer(self) -> None:
+        """Release a waiting WSGI thread; call with the lock held."""
+        waiting = self._writer_waiting
+        if waiting is not None:
+            self._writer_waiting = None
+            waiting.release()
 
     @property
     def aborted(self) -> bool:
@@ -150,7 +152,7 @@ class ResponseChannel:
             del messages
             with self._lock:
                 self._sending_bytes = 0
-                self._space.notify()
+                self._wake_writer()
                 more = bool(self._messages)
             if more:
                 # A fast application and a send() that never suspends would otherwise keep
