@@ -317,7 +317,7 @@ def typecheck(session: nox.Session) -> None:
     for dist in DISTRIBUTIONS:
         session.install("--no-deps", str(_built[dist]))
     meta_tests = str(PACKAGES / "asgiref" / "tests")
-    tmp = Path(session.create_tmp())
+    tmp = Path(session.create_tmp()).resolve()
     # Without the source paths of the root config, so that only the installed wheels count.
     (tmp / "pyrightconfig.json").write_text(
         '{"typeCheckingMode": "strict", "pythonVersion": "3.10",'
@@ -369,7 +369,7 @@ def install_matrix(session: nox.Session) -> None:
     """Install the distributions the ways users do, each case in a fresh virtualenv."""
     build_distributions(session)
     script = str(ROOT / "tools" / "install_checks.py")
-    work = Path(session.create_tmp())
+    work = Path(session.create_tmp()).resolve()
 
     # (a) Only the types: they import, nothing else does, and both checkers see them.
     env = Env(session, work / "types-only")
@@ -426,7 +426,7 @@ def demo(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Measure ours against the published asgiref 3.13.0, alternating runs, as ratios."""
     build_distributions(session)
-    work = Path(session.create_tmp())
+    work = Path(session.create_tmp()).resolve()
     extras = ["a2wsgi"]
     published = Env(session, work / "published")
     published.pip("install", "-q", PUBLISHED_ASGIREF, *extras)
