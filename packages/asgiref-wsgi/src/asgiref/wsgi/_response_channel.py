@@ -19,6 +19,10 @@ from ._loop_waker import waker_for
 from ._types import Message, Send
 
 DEFAULT_HIGH_WATER = 256 * 1024
+# What a message costs beyond its body (a dict, one call of send): counting it bounds a
+# batch of tiny chunks, so one batch cannot keep the event loop busy for long.
+MESSAGE_COST = 1024
+_MESSAGES_PER_TURN = 32
 
 
 class ResponseChannel:
@@ -48,7 +52,7 @@ class ResponseChannel:
     # ------------------------------------------------------------------ WSGI thread side
 
     def put(self, messages: list[Message], size: int, *, starts: bool, last: bool) -> None:
-        """Queue ``messages`` (``size`` body bytes); ``last`` ends the response.
+        """Queue ``messages`` (``size`` body bytes in all); ``last`` ends the response.
 
         Waits first while the queue is full. Raises the abort error once the response
         was aborted (client gone, server failure, request cancelled).
@@ -59,7 +63,7 @@ class ResponseChannel:
                     raise self._abort()
                 if self._queued_bytes + self._sending_bytes < self._high_water:
                     self._messages.extend(messages)
-                    self._queued_bytes += size
+                    self._queued_bytes += size + MESSAGE_COST * len(messages)
                     if starts:
                         self._start_queued = True
                     if last:
@@ -134,36 +138,42 @@ class ResponseChannel:
                     break
                 else:
                     waiter = self._waiter = self._loop.create_future()
-            if waiter is not None:
-                try:
-                    await waiter
-                finally:
-                    with self._lock:
-                        self._waiter = None
+            if waiter is None:
+                await self._send_batch(send, messages)
                 continue
             try:
-                for message in messages:
-                    if self._abort is not None:
-                        break
-                    await send(message)
-            except Exception as exc:  # noqa: BLE001 - any failure of send() ends the response
-                self.send_error = exc
-                self.abort(functools.partial(_send_failed, exc))
-            del messages
-            with self._lock:
-                self._sending_bytes = 0
-                self._wake_writer()
-                more = bool(self._messages)
-            if more:
-                # A fast application and a send() that never suspends would otherwise keep
-                # this loop busy for the whole response, starving every other task
-                # (including the watch for http.disconnect).
-                await asyncio.sleep(0)
+                await waiter
+            finally:
+                with self._lock:
+                    self._waiter = None
         replacement = self._replacement
         if replacement is not None and self.send_error is None:
             self._replacement = None
             for message in replacement:
                 await send(message)
+
+    async def _send_batch(self, send: Send, messages: list[Message]) -> None:
+        try:
+            for index, message in enumerate(messages):
+                if index % _MESSAGES_PER_TURN == 0 and index:
+                    # Let other tasks run (the disconnect watch among them) even when
+                    # send() never suspends, as a server's send to a gone client does.
+                    await asyncio.sleep(0)
+                if self._abort is not None:
+                    break
+                await send(message)
+        except Exception as exc:  # noqa: BLE001 - any failure of send() ends the response
+            self.send_error = exc
+            self.abort(functools.partial(_send_failed, exc))
+        messages.clear()  # drop the bodies now, not when the caller's frame moves on
+        with self._lock:
+            self._sending_bytes = 0
+            self._wake_writer()
+            more = bool(self._messages)
+        if more:
+            # With a fast application and a send() that never suspends this loop would
+            # otherwise run for the whole response, starving every other task.
+            await asyncio.sleep(0)
 
 
 def _send_failed(cause: BaseException) -> BaseException:
