@@ -77,6 +77,10 @@ class ThreadSensitiveContext:
             return
         lanes, self._lanes = self._lanes, []
         for lane in lanes:
+            if lane.is_idle():
+                # The usual case: no work left, so no round trip to the lane's thread.
+                tsc_lanes.checkin(lane)
+                continue
             # Queued work finishes first, then the lane goes back to the pool. The
             # loop keeps running meanwhile (that work may be waiting on it), and if
             # this task is cancelled the hand-back still happens.

@@ -40,6 +40,10 @@ context_to_thread_executor: weakref.WeakKeyDictionary[ThreadSensitiveContext, Ex
 
 # ``.current``: the innermost bridge (CurrentThreadExecutor) of this context.
 bridge_executors = Local()
+# As in the published asgiref, start with an explicit None in the importing context:
+# loops started from it (asyncio.run in the main thread) then read the hot-path
+# attribute as a hit rather than through a missing-attribute exception.
+bridge_executors.current = None
 # Loop of a running new-loop async_to_sync call -> that call's bridge executor.
 loop_thread_executors: dict[AbstractEventLoop, CurrentThreadExecutor] = {}
 async_single_thread_context: contextvars.ContextVar[AsyncSingleThreadContext] = (

@@ -76,6 +76,7 @@ class Worker(Executor):
 
     def _start(self) -> None:
         self._generation = _fork_generation
+        self._last_submitted: Future[Any] | None = None
         self._queue: SimpleQueue[_WorkItem | None] = SimpleQueue()
         self._thread = threading.Thread(target=self._main, name=self.name, daemon=True)
         self._thread.start()
@@ -90,7 +91,13 @@ class Worker(Executor):
             self.restart_after_fork()
         future: Future[_R] = Future()
         self._queue.put((future, fn, args, kwargs))
+        self._last_submitted = future
         return future
+
+    def is_idle(self) -> bool:
+        """True when everything submitted so far has finished (items run in order)."""
+        last = self._last_submitted
+        return last is None or last.done()
 
     def started_in_this_process(self) -> bool:
         """False in a forked child until the worker has started a thread there."""
