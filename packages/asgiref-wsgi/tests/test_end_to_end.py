@@ -231,7 +231,7 @@ def base_url(signals: Signals) -> Iterator[str]:
     assert signals.lifespan == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def client(base_url: str) -> Iterator[httpx.Client]:
     # trust_env=False: never route loopback traffic through a proxy from the environment.
     with httpx.Client(base_url=base_url, trust_env=False, timeout=PATIENCE) as c:
@@ -269,13 +269,18 @@ def test_large_streamed_download(client: httpx.Client) -> None:
 
 
 def test_concurrent_slow_requests(base_url: str) -> None:
-    def one(_: int) -> tuple[int, str]:
-        with httpx.Client(base_url=base_url, trust_env=False, timeout=PATIENCE) as c:
-            response = c.get("/slow")
+    # One client, one connection per request in flight (httpx clients are thread-safe).
+    limits = httpx.Limits(max_connections=CONCURRENT)
+    with httpx.Client(
+        base_url=base_url, trust_env=False, timeout=PATIENCE, limits=limits
+    ) as shared:
+
+        def one(_: int) -> tuple[int, str]:
+            response = shared.get("/slow")
             return response.status_code, response.text
 
-    with ThreadPoolExecutor(CONCURRENT) as pool:
-        results = list(pool.map(one, range(CONCURRENT)))
+        with ThreadPoolExecutor(CONCURRENT) as pool:
+            results = list(pool.map(one, range(CONCURRENT)))
     assert [status for status, _ in results] == [200] * CONCURRENT
     names = {name for _, name in results}
     assert len(names) == CONCURRENT
