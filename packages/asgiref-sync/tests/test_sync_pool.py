@@ -189,6 +189,9 @@ def use_both():
     assert a is not threading.current_thread() and b is not threading.current_thread()
 
 use_both()
+# Saved and restored the way test suites do: still ours, so replaced in the child.
+from asgiref.sync import SyncToAsync
+SyncToAsync.single_thread_executor = SyncToAsync.single_thread_executor
 pid = os.fork()
 if pid == 0:
     signal.alarm(20)  # a hang fails instead of stalling the test

@@ -72,6 +72,10 @@ class _ProcessWideExecutor:
                     )
         return executor
 
+    def created(self) -> ThreadPoolExecutor | None:
+        """The executor made so far, if any."""
+        return self._executor
+
     def forget_after_fork(self) -> None:
         self._executor = None
         self._lock = threading.Lock()
@@ -79,7 +83,6 @@ class _ProcessWideExecutor:
 
 _process_wide_executor = _ProcessWideExecutor()
 _UNBOUND = object()
-os.register_at_fork(after_in_child=_process_wide_executor.forget_after_fork)
 
 
 def _run_in_context(
@@ -302,6 +305,19 @@ class SyncToAsync(Generic[_P, _R]):
     def __get__(self, parent: Any, objtype: Any) -> Callable[..., Coroutine[Any, Any, _R]]:
         bound = functools.partial(self.__call__, parent)
         return functools.update_wrapper(bound, self.func)
+
+
+def _forget_process_wide_executor_after_fork() -> None:
+    # The parent's worker thread does not exist here: an executor that still thinks
+    # it has one would queue work forever. Ours is recreated on first use, also when
+    # someone read it and assigned that same object back to the class.
+    assigned = vars(SyncToAsync).get("single_thread_executor")
+    if assigned is not None and assigned is _process_wide_executor.created():
+        setattr(SyncToAsync, "single_thread_executor", _process_wide_executor)  # noqa: B010 - a descriptor, not the annotated type
+    _process_wide_executor.forget_after_fork()
+
+
+os.register_at_fork(after_in_child=_forget_process_wide_executor_after_fork)
 
 
 def _has_running_loop() -> bool:
