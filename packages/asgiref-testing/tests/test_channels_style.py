@@ -35,7 +35,7 @@ class WrappingCommunicator(ApplicationCommunicator):
         self.calls.append("send_input")
         return await super().send_input(message)
 
-    async def receive_output(self, timeout: float = 1) -> Any:
+    async def receive_output(self, timeout: float | None = 1) -> Any:
         self.calls.append("receive_output")
         return await super().receive_output(timeout)
 

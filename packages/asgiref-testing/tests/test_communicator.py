@@ -241,6 +241,24 @@ async def test_receive_output_raises_an_exception_raised_while_waiting() -> None
         await communicator.receive_output(timeout=30)
 
 
+async def test_no_timeout_waits_for_late_output() -> None:
+    release = asyncio.Event()
+
+    async def late(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        await release.wait()
+        await send({"type": "late"})
+
+    communicator = ApplicationCommunicator(late, SCOPE)
+    receiving = asyncio.ensure_future(communicator.receive_output(timeout=None))
+    waiting = asyncio.ensure_future(communicator.wait(timeout=None))
+    await asyncio.sleep(0)
+    assert not receiving.done()
+    release.set()
+    assert await receiving == {"type": "late"}
+    await waiting
+    assert communicator.future.done()
+
+
 async def test_receive_output_timeout_cancels_the_application() -> None:
     communicator = ApplicationCommunicator(silent, SCOPE)
     with pytest.raises(EXPECTED_TIMEOUT):

@@ -142,11 +142,12 @@ class ApplicationCommunicator:
         if self._violation is not None:
             raise self._violation
 
-    async def wait(self, timeout: float = 1) -> None:
-        """Wait up to ``timeout`` seconds for the application to finish.
+    async def wait(self, timeout: float | None = 1) -> None:
+        """Wait up to ``timeout`` seconds (None: no limit) for the application to finish.
 
         A timeout cancels the application and returns once it has finished; an
-        exception the application raises propagates.
+        exception the application raises propagates, and so does a recorded
+        :class:`ProtocolViolation` in validation mode.
         """
         future = self.future
         try:
@@ -189,8 +190,10 @@ class ApplicationCommunicator:
         self._raise_if_failed()
         await self.input_queue.put(message)
 
-    async def receive_output(self, timeout: float = 1) -> Any:
+    async def receive_output(self, timeout: float | None = 1) -> Any:
         """Return the next message the application sends, waiting up to ``timeout`` s.
+
+        ``timeout=None`` waits without limit.
 
         On timeout the application is cancelled and ``TimeoutError`` is raised
         (unless the application failed, in which case its exception is raised).
@@ -202,7 +205,7 @@ class ApplicationCommunicator:
             return queue.get_nowait()
         return await self._wait_for_output(queue, timeout)
 
-    async def _wait_for_output(self, queue: asyncio.Queue[Any], timeout: float) -> Any:
+    async def _wait_for_output(self, queue: asyncio.Queue[Any], timeout: float | None) -> Any:
         loop = asyncio.get_running_loop()
         future = self.future
         getter = loop.create_task(queue.get())
@@ -220,7 +223,7 @@ class ApplicationCommunicator:
 
         getter.add_done_callback(wake)
         future.add_done_callback(wake_if_failed)
-        timer = loop.call_later(timeout, wake)
+        timer = None if timeout is None else loop.call_later(timeout, wake)
         self._wake_receiver = wake
         try:
             await wakeup
@@ -230,7 +233,8 @@ class ApplicationCommunicator:
             raise
         finally:
             self._wake_receiver = None
-            timer.cancel()
+            if timer is not None:
+                timer.cancel()
             future.remove_done_callback(wake_if_failed)
             getter.remove_done_callback(wake)
         if self._violation is not None:
