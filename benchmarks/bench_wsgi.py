@@ -139,8 +139,16 @@ async def _concurrently(app: _AsgiApp, total: int, concurrency: int) -> None:
     await asyncio.gather(*(client(per_client) for _ in range(concurrency)))
 
 
-def _time_per_request(run: Callable[[int], Awaitable[None]], count: int, rounds: int = 3) -> float:
-    """Best of ``rounds`` timings of ``run(count)``, each in a fresh event loop; per request."""
+def _time_per_request(
+    run: Callable[[int], Awaitable[None]], count: int, rounds: int = 5, budget: float = 2.5
+) -> float:
+    """Best of up to ``rounds`` timings of ``run(count)``, each in a fresh event loop.
+
+    Returns seconds per request. The best round is the one least disturbed by whatever
+    else the (two-core, shared) machine was doing, which threaded adapters feel far more
+    than pure-asyncio code. Rounds stop early once ``budget`` seconds are spent, so a
+    slow implementation does not stretch the module's run past its time limit.
+    """
 
     async def once(n: int) -> float:
         start = time.perf_counter()
@@ -148,8 +156,12 @@ def _time_per_request(run: Callable[[int], Awaitable[None]], count: int, rounds:
         return time.perf_counter() - start
 
     asyncio.run(once(max(1, count // 10)))  # warm-up: threads started, code paths hot
-    best = min(asyncio.run(once(count)) for _ in range(rounds))
-    return best / count
+    timings: list[float] = []
+    spent = 0.0
+    while len(timings) < rounds and (len(timings) < 2 or spent < budget):
+        timings.append(asyncio.run(once(count)))
+        spent += timings[-1]
+    return min(timings) / count
 
 
 # --------------------------------------------------------------------------- adapters
@@ -174,7 +186,7 @@ def _a2wsgi(app: _WsgiApp) -> _AsgiApp:
 
 def _small_gets(adapter: Callable[[_WsgiApp], _AsgiApp]) -> float:
     app = adapter(_hello_app)
-    return _time_per_request(lambda n: _concurrently(app, n, 64), 64 * 40)
+    return _time_per_request(lambda n: _concurrently(app, n, 64), 64 * 20)
 
 
 def small_get_64() -> float:
@@ -194,7 +206,7 @@ def _posts(adapter: Callable[[_WsgiApp], _AsgiApp]) -> float:
         for _ in range(n):
             await _request(app, "POST", _MIB)
 
-    return _time_per_request(run, 40)
+    return _time_per_request(run, 30)
 
 
 def post_1mib() -> float:
@@ -215,7 +227,7 @@ def _streams(adapter: Callable[[_WsgiApp], _AsgiApp]) -> float:
             if await _request(app) != _MIB:
                 raise RuntimeError("short response")
 
-    return _time_per_request(run, 40)
+    return _time_per_request(run, 30)
 
 
 def stream_1mib() -> float:

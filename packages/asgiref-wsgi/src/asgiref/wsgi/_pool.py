@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import Final
 
 # WSGI applications block on databases and other I/O, so the pool is sized for waiting
 # requests rather than for CPU cores; a request beyond it waits for a free thread.
-DEFAULT_MAX_WORKERS = 32
+DEFAULT_MAX_WORKERS: Final[int] = 32
 THREAD_NAME_PREFIX = "asgiref-wsgi"
 
 
