@@ -515,14 +515,18 @@ def test_dropping_a_communicator_after_its_loop_closed_is_silent() -> None:
     loop = asyncio.new_event_loop()
     communicator = ApplicationCommunicator(silent, SCOPE)
 
-    async def start() -> None:
-        communicator.future  # noqa: B018 - starts the application
+    async def start(started: ApplicationCommunicator) -> None:
+        started.future  # noqa: B018 - starts the application
         await asyncio.sleep(0)
 
-    loop.run_until_complete(start())
+    loop.run_until_complete(start(communicator))
     future = communicator.future
     loop.close()
     # stop() now meets a closed loop (RuntimeError), which __del__ must swallow; an
     # escaping exception would reach sys.unraisablehook, which pytest turns into an error.
     communicator.__del__()
     assert not future.done()
+    # The task and its waiter form a reference cycle: collect it now, so asyncio's
+    # "Task was destroyed but it is pending" log lands in this test, not a later one.
+    del communicator, future
+    gc.collect()
