@@ -85,21 +85,17 @@ _process_wide_executor = _ProcessWideExecutor()
 _UNBOUND = object()
 
 
-def _run_in_context(
-    context: contextvars.Context,
-    loop_bridge: CurrentThreadExecutor | None,
-    child: Callable[[], Any],
-) -> Any:
-    """Enter the call's context in the worker thread and run the user's function."""
+# Context.run unbound, so a partial can carry some of its arguments (typeshed's
+# ParamSpec signature cannot express that).
+_context_run: Any = contextvars.Context.run
+
+
+def _enter_and_call(loop_bridge: CurrentThreadExecutor | None, child: Callable[[], Any]) -> Any:
+    """Runs in the worker thread, inside the call's context: run the user's function."""
     __traceback_hide__ = True  # read by Django's debug page
     # Which new-loop bridge call (if any) owned the awaiting loop, so that an
     # async_to_sync made later from this thread can tell that call has ended.
     _threadlocal.bridge_of_main_loop = loop_bridge
-    return context.run(_claim_and_call, child)
-
-
-def _claim_and_call(child: Callable[[], Any]) -> Any:
-    __traceback_hide__ = True  # read by Django's debug page
     claim_current_context()
     return child()
 
@@ -187,7 +183,7 @@ class SyncToAsync(Generic[_P, _R]):
         _deadlock_context.set(True)
         return self.single_thread_executor
 
-    async def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+    async def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R:  # noqa: PLR0912 - one hot path kept in one frame
         __traceback_hide__ = True  # read by Django's debug page
         loop = asyncio.get_running_loop()
         try:
@@ -201,7 +197,10 @@ class SyncToAsync(Generic[_P, _R]):
                 context = contextvars.copy_context()
             child = functools.partial(self.func, *args, **kwargs)
             task_context: list[asyncio.Task[Any]] = []
-            func = functools.partial(_run_in_context, context, _loop_thread_executors.get(loop))
+            # One argument (the child) away from running it in the worker, in context.
+            func = functools.partial(
+                _context_run, context, _enter_and_call, _loop_thread_executors.get(loop)
+            )
             exc_info = sys.exc_info()
             if executor is None:
                 # Submitting to the loop's default executor directly saves the extra
@@ -218,7 +217,18 @@ class SyncToAsync(Generic[_P, _R]):
                     self.thread_handler, loop, exc_info, task_context, func, child
                 )
             try:
-                return await self._outcome(loop, work, task_context)
+                waiter = loop.create_future()
+                if isinstance(work, Future):
+                    work.add_done_callback(functools.partial(_wake, loop, waiter))
+                else:
+                    work.add_done_callback(functools.partial(_resolve, waiter))
+                try:
+                    await waiter
+                except asyncio.CancelledError:
+                    if not await self._finished_after_cancellation(loop, work, task_context):
+                        work.cancel()  # drops it if not started yet
+                        raise
+                return work.result()
             finally:
                 if copied:
                     restore_context(context)
@@ -226,15 +236,20 @@ class SyncToAsync(Generic[_P, _R]):
         finally:
             _deadlock_context.set(False)
 
-    async def _outcome(
+    async def _finished_after_cancellation(
         self,
         loop: asyncio.AbstractEventLoop,
         work: asyncio.Future[_R] | Future[_R],
         task_context: list[asyncio.Task[Any]],
-    ) -> _R:
-        """Wait for the function's result; on cancellation, follow the spec's three steps."""
+    ) -> bool:
+        """The awaiting task was cancelled: True once the work has finished anyway.
+
+        The function cannot be interrupted. If it waits in async_to_sync on this
+        loop, that task is cancelled first; if it completes anyway, so does this
+        call (wait for the function). Otherwise the caller gives up (False).
+        """
         __traceback_hide__ = True  # read by Django's debug page
-        while True:
+        while await self._inner_bridge_kept_running(loop, task_context):
             waiter = loop.create_future()
             if isinstance(work, Future):
                 work.add_done_callback(functools.partial(_wake, loop, waiter))
@@ -243,14 +258,9 @@ class SyncToAsync(Generic[_P, _R]):
             try:
                 await waiter
             except asyncio.CancelledError:
-                # The function cannot be interrupted. If it waits in async_to_sync on
-                # this loop, that task is cancelled first; if it completes anyway, so
-                # does this call. Otherwise drop the work if not started, and give up.
-                if not await self._inner_bridge_kept_running(loop, task_context):
-                    work.cancel()
-                    raise
-            else:
-                return work.result()
+                continue  # cancelled again: same steps
+            return True
+        return False
 
     @staticmethod
     async def _inner_bridge_kept_running(
@@ -292,7 +302,7 @@ class SyncToAsync(Generic[_P, _R]):
         __traceback_hide__ = True  # read by Django's debug page
         threadlocal = self.threadlocal
         threadlocal.main_event_loop = loop
-        threadlocal.main_event_loop_pid = os.getpid()
+        threadlocal.main_event_loop_pid = _process_id
         threadlocal.task_context = task_context
         if exc_info[1] is not None:
             # Run with the caller's handled exception as the current one.
@@ -307,6 +317,10 @@ class SyncToAsync(Generic[_P, _R]):
         return functools.update_wrapper(bound, self.func)
 
 
+# Recorded by every sync_to_async call; a syscall saved per call.
+_process_id = os.getpid()
+
+
 def _forget_process_wide_executor_after_fork() -> None:
     # The parent's worker thread does not exist here: an executor that still thinks
     # it has one would queue work forever. Ours is recreated on first use, also when
@@ -315,6 +329,8 @@ def _forget_process_wide_executor_after_fork() -> None:
     if assigned is not None and assigned is _process_wide_executor.created():
         setattr(SyncToAsync, "single_thread_executor", _process_wide_executor)  # noqa: B010 - a descriptor, not the annotated type
     _process_wide_executor.forget_after_fork()
+    global _process_id  # noqa: PLW0603 - one value per process
+    _process_id = os.getpid()
 
 
 os.register_at_fork(after_in_child=_forget_process_wide_executor_after_fork)
@@ -372,7 +388,7 @@ class AsyncToSync(Generic[_P, _R]):
         if self.force_new_loop:
             return None
         threadlocal = _threadlocal
-        if getattr(threadlocal, "main_event_loop_pid", None) != os.getpid():
+        if getattr(threadlocal, "main_event_loop_pid", None) != _process_id:
             return None  # never ran a sync_to_async function, or a forked child
         loop: asyncio.AbstractEventLoop | None = getattr(threadlocal, "main_event_loop", None)
         owner = getattr(threadlocal, "bridge_of_main_loop", None)
