@@ -72,3 +72,12 @@ def handle(error: BaseException) -> None:
         assert_type(error, ClientDisconnected | RequestBodyTooLarge)
         os_error: OSError = error
         del os_error
+
+
+def as_typed_asgi_application() -> None:
+    # What a server typed with asgiref.typing expects (checked only; asgiref-types is not
+    # a dependency of asgiref-wsgi at run time).
+    from asgiref.typing import ASGI3Application
+
+    typed: ASGI3Application = WsgiToAsgi(plain_app)
+    del typed
