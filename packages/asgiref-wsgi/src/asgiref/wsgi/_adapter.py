@@ -211,10 +211,13 @@ class WsgiToAsgiInstance:
         error = response.error
         send_error = response.send_error
         if send_error is not None:
-            if isinstance(send_error, OSError):
-                logger.debug("the server could not send the response: %r", send_error)
-                return
-            raise send_error
+            if not isinstance(send_error, OSError):
+                raise send_error
+            logger.debug("the server could not send the response: %r", send_error)
+            if error is not None and not isinstance(error, ClientDisconnected):
+                # Nobody can be answered any more, but the failure must not vanish.
+                logger.error("WSGI application failed after its client went away", exc_info=error)
+            return
         if error is not None:
             if self._disconnected and isinstance(error, ClientDisconnected):
                 return
