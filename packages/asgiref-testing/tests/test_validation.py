@@ -945,3 +945,114 @@ async def test_violation_wakes_a_waiting_receiver_at_once() -> None:
     with pytest.raises(ProtocolViolation, match="lower-case"):
         await asyncio.wait_for(receiving, 5)
     communicator.stop()
+
+
+# --------------------------------------------------------------------------- returning early
+
+
+RETURNS: list[tuple[str, dict[str, Any], list[dict[str, Any]], list[Step], str]] = [
+    (
+        "http without a response",
+        http_scope(),
+        [{"type": "http.request"}],
+        [RECEIVE],
+        (
+            "the application returned without sending 'http.response.start';"
+            " the response is incomplete (after 0 messages)"
+        ),
+    ),
+    (
+        "http without the final body",
+        http_scope(),
+        [],
+        [START, send(type="http.response.body", body=b"part", more_body=True)],
+        (
+            "the application returned before the final 'http.response.body' (more_body=False);"
+            " the response is incomplete (after 2 messages)"
+        ),
+    ),
+    (
+        "http without the trailers",
+        http_scope(extensions=extensions("http.response.trailers")),
+        [],
+        [send(type="http.response.start", status=200, trailers=True), FINAL],
+        (
+            "the application returned before the last 'http.response.trailers'"
+            " (more_trailers=False); the response is incomplete (after 2 messages)"
+        ),
+    ),
+    (
+        "websocket handshake unanswered",
+        websocket_scope(),
+        [{"type": "websocket.connect"}],
+        [RECEIVE],
+        (
+            "the application returned without accepting or closing the WebSocket"
+            " (send 'websocket.accept' or 'websocket.close') (after 0 messages)"
+        ),
+    ),
+    (
+        "websocket denial unfinished",
+        websocket_scope(extensions=extensions("websocket.http.response")),
+        [{"type": "websocket.connect"}],
+        [RECEIVE, send(type="websocket.http.response.start", status=403)],
+        (
+            "the application returned before the final 'websocket.http.response.body'"
+            " (more_body=False) (after 1 message)"
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("scope", "inputs", "script", "rule"),
+    [pytest.param(*case[1:], id=case[0]) for case in RETURNS],
+)
+async def test_returning_with_the_protocol_unfinished(
+    scope: dict[str, Any], inputs: list[dict[str, Any]], script: list[Step], rule: str
+) -> None:
+    communicator = ApplicationCommunicator(scripted(script), scope, validate=True)
+    for message in inputs:
+        await communicator.send_input(message)
+    # Raised at once, not after the (long) timeout, and before any queued output.
+    with pytest.raises(ProtocolViolation) as caught:
+        await asyncio.wait_for(communicator.receive_output(timeout=30), 5)
+    assert str(caught.value) == f"ASGI protocol violation: {rule}"
+    assert caught.value.index is None
+    with pytest.raises(ProtocolViolation):
+        await communicator.wait()
+
+
+@pytest.mark.parametrize(
+    ("scope", "inputs", "script"),
+    [
+        pytest.param(
+            http_scope(),
+            [{"type": "http.request"}, {"type": "http.disconnect"}],
+            [RECEIVE, START, RECEIVE],
+            id="http response cut short",
+        ),
+        pytest.param(
+            websocket_scope(),
+            [{"type": "websocket.connect"}, {"type": "websocket.disconnect", "code": 1001}],
+            [RECEIVE, RECEIVE],
+            id="websocket handshake abandoned",
+        ),
+        pytest.param(websocket_scope(), [], [], id="websocket never connected"),
+        pytest.param(lifespan_scope(), [{"type": "lifespan.startup"}], [RECEIVE], id="lifespan"),
+    ],
+)
+async def test_returning_early_is_fine_when_the_client_left(
+    scope: dict[str, Any], inputs: list[dict[str, Any]], script: list[Step]
+) -> None:
+    communicator = ApplicationCommunicator(scripted(script), scope, validate=True)
+    for message in inputs:
+        await communicator.send_input(message)
+    await communicator.wait()
+    assert communicator.future.done()
+
+
+async def test_unfinished_protocol_is_not_checked_without_validation() -> None:
+    communicator = ApplicationCommunicator(scripted([START]), http_scope())
+    assert (await communicator.receive_output())["type"] == "http.response.start"
+    await communicator.wait()

@@ -139,8 +139,30 @@ class ApplicationCommunicator:
         future = self.future
         if future.done():
             future.result()
+            if self._validator is not None:
+                self._check_return()
         if self._violation is not None:
             raise self._violation
+
+    def _check_return(self) -> ProtocolViolation | None:
+        """Record a violation if the application returned with its protocol unfinished.
+
+        Only meaningful in validation mode; returns the recorded violation, if any.
+        """
+        future = self._future
+        if (
+            self._validator is not None
+            and self._violation is None
+            and future is not None
+            and future.done()
+            and not future.cancelled()
+            and future.exception() is None
+        ):
+            try:
+                self._validator.returned()
+            except ProtocolViolation as violation:
+                self._violation = violation
+        return self._violation
 
     async def wait(self, timeout: float | None = 1) -> None:
         """Wait up to ``timeout`` seconds (None: no limit) for the application to finish.
@@ -160,8 +182,9 @@ class ApplicationCommunicator:
                 await asyncio.wait({future})
             if not future.cancelled():
                 future.result()
-            if self._violation is not None:
-                raise self._violation
+            violation = self._check_return()
+            if violation is not None:
+                raise violation
         finally:
             if not future.done():
                 # Only reached when this call itself was cancelled.
@@ -216,9 +239,10 @@ class ApplicationCommunicator:
                 wakeup.set_result(None)
 
         def wake_if_failed(task: asyncio.Task[Any]) -> None:
-            # A normal finish is no reason to stop waiting: the test may still put
-            # output on the queue itself, and the spec waits out the timeout.
-            if task.cancelled() or task.exception() is not None:
+            # A normal finish is no reason to stop waiting (the test may still put
+            # output on the queue itself, and the spec waits out the timeout), unless
+            # validation finds the application returned too early.
+            if task.cancelled() or task.exception() is not None or self._check_return():
                 wake()
 
         getter.add_done_callback(wake)

@@ -32,21 +32,27 @@ _MAX_DEPTH = 64
 
 
 class ProtocolViolation(AssertionError):
-    """A scope, or a message sent by an application, breaks the ASGI specification.
+    """A scope, or what an application did, breaks the ASGI specification.
 
     ``index`` is the 1-based position of the offending message among those the
-    application sent (None when the scope is at fault), ``message_type`` its
-    ``type`` when it has a usable one, and ``rule`` the broken rule in words.
+    application sent (None when no single message is at fault: a bad scope, or an
+    application that returned too early), ``message_type`` its ``type`` when it has
+    a usable one, and ``rule`` the broken rule in words.
     """
 
     def __init__(
-        self, rule: str, *, index: int | None = None, message_type: str | None = None
+        self,
+        rule: str,
+        *,
+        index: int | None = None,
+        message_type: str | None = None,
+        context: str = "ASGI protocol violation",
     ) -> None:
         self.rule = rule
         self.index = index
         self.message_type = message_type
         if index is None:
-            text = f"invalid ASGI scope: {rule}"
+            text = f"{context}: {rule}"
         elif message_type is None:
             text = f"ASGI message #{index} sent by the application: {rule}"
         else:
@@ -253,6 +259,9 @@ class _Protocol:
     def sent(self, message: Mapping[str, Any]) -> None:
         """Raise _Broken if ``message`` may not be sent now; otherwise advance."""
 
+    def returned(self) -> None:
+        """Raise _Broken if the application may not have returned yet."""
+
 
 class _HttpProtocol(_Protocol):
     # Message types that belong to an extension, and the extension's key.
@@ -272,6 +281,22 @@ class _HttpProtocol(_Protocol):
         self._trailers = False
         self._body_sent = False
         self._debug_sent = False
+        self._disconnected = False
+
+    def received(self, message_type: object) -> None:
+        if message_type == "http.disconnect":
+            self._disconnected = True
+
+    def returned(self) -> None:
+        # Once the client is gone, stopping half-way through a response is fine.
+        if self._disconnected or self._phase == "complete":
+            return
+        missing = {
+            "start": "without sending 'http.response.start'",
+            "body": "before the final 'http.response.body' (more_body=False)",
+            "trailers": "before the last 'http.response.trailers' (more_trailers=False)",
+        }[self._phase]
+        raise _Broken(f"the application returned {missing}; the response is incomplete")
 
     def sent(self, message: Mapping[str, Any]) -> None:
         kind: str = message["type"]
@@ -404,12 +429,29 @@ class _WebSocketProtocol(_Protocol):
         self._spec_version = _spec_version(scope)
         self._subprotocols = list(_sequence(scope.get("subprotocols")) or [])
         self._connect_received = False
+        self._disconnected = False
         # "handshake" -> "open" -> "closed", or "handshake" -> "denial" -> "denied"
         self._phase = "handshake"
 
     def received(self, message_type: object) -> None:
         if message_type == "websocket.connect":
             self._connect_received = True
+        elif message_type == "websocket.disconnect":
+            self._disconnected = True
+
+    def returned(self) -> None:
+        if self._disconnected:
+            return
+        if self._phase == "handshake" and self._connect_received:
+            raise _Broken(
+                "the application returned without accepting or closing the WebSocket"
+                " (send 'websocket.accept' or 'websocket.close')"
+            )
+        if self._phase == "denial":
+            raise _Broken(
+                "the application returned before the final 'websocket.http.response.body'"
+                " (more_body=False)"
+            )
 
     def _spec_below(self, version: tuple[int, ...]) -> bool:
         return self._spec_version is not None and self._spec_version < version
@@ -589,6 +631,15 @@ class MessageValidator:
                 str(broken), index=self._sent, message_type=kind if isinstance(kind, str) else None
             ) from None
 
+    def returned(self) -> None:
+        """Raise ProtocolViolation if the application returned leaving its protocol unfinished."""
+        try:
+            self._protocol.returned()
+        except _Broken as broken:
+            raise ProtocolViolation(
+                f"{broken} (after {self._sent} message{'s' if self._sent != 1 else ''})"
+            ) from None
+
 
 # --------------------------------------------------------------------------- scopes
 
@@ -678,4 +729,4 @@ def check_scope(scope: object) -> None:
                     f"'extensions' must map extension names to dicts, got {checked['extensions']!r}"
                 )
     except _Broken as broken:
-        raise ProtocolViolation(str(broken)) from None
+        raise ProtocolViolation(str(broken), context="invalid ASGI scope") from None
