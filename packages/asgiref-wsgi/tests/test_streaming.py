@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import io
+import logging
 import re
 import threading
 import tracemalloc
@@ -536,6 +537,33 @@ async def test_send_failing_with_oserror_ends_the_request_quietly() -> None:
     await WsgiToAsgi(app)(scope(method="GET"), server.receive, send)
     assert tracked.closes == 1
     assert sends < 10_000
+
+
+async def test_application_failure_after_the_client_left_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class FailingClose(Tracked):
+        def close(self) -> None:
+            super().close()
+            raise RuntimeError("cleanup failed")
+
+    tracked = FailingClose(b"c" * 1024 for _ in range(10_000))
+
+    def app(environ: Environ, start_response: StartResponse) -> Tracked:
+        start_response("200 OK", [])
+        return tracked
+
+    async def send(message: dict[str, Any]) -> None:
+        raise ConnectionResetError("peer went away")
+
+    server = Server(requests([b""]))
+    with caplog.at_level(logging.ERROR, logger="asgiref.wsgi"):
+        await WsgiToAsgi(app)(scope(method="GET"), server.receive, send)
+    assert tracked.closes == 1
+    logged = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(logged) == 1
+    assert logged[0].exc_info is not None
+    assert "cleanup failed" in str(logged[0].exc_info[1])
 
 
 async def test_send_failing_otherwise_propagates() -> None:
