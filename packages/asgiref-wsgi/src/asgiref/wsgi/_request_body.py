@@ -68,7 +68,7 @@ class BodyChannel:
             waiting.release()
 
     def fail(self, error: Callable[[], BaseException]) -> None:
-        """Make every read from now on raise ``error()`` (unless the body was complete)."""
+        """Make every read from now on raise ``error()``; what is buffered is dropped."""
         with self._lock:
             if self._error is None:
                 self._error = error
