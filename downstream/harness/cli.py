@@ -15,7 +15,7 @@ from typing import Any
 
 from . import ours as ours_build
 from . import report, sources, suites, venvs
-from .outcomes import Outcomes, compare
+from .outcomes import GOOD, Outcomes, compare
 from .proc import CommandError, run_checked
 from .targets import (
     DEFAULT_TARGETS,
@@ -30,6 +30,8 @@ from .targets import (
 REPO = Path(__file__).resolve().parents[2]
 DOWNSTREAM = REPO / "downstream"
 VARIANTS = ("published", "ours")
+# More regressions than this is a systematic break: a rerun would tell nothing new.
+_RERUN_LIMIT = 200
 
 
 def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -112,6 +114,15 @@ def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
             f"'{report.README_END}' in this file"
         ),
     )
+    parser.add_argument(
+        "--packages-dir",
+        type=Path,
+        default=REPO / "packages",
+        help=(
+            "folder holding our six distributions to build (default: %(default)s); another "
+            "checkout's packages/ tries a branch, and the record then names no commit"
+        ),
+    )
     parser.add_argument("--list", action="store_true", help="print the default targets and exit")
     return parser.parse_args(argv)
 
@@ -159,7 +170,8 @@ class Run:
         self.apps = tuple(app for app in args.django_apps.split(",") if app)
         self.wheels: ours_build.OurWheels | None = None
         self.store_path = DOWNSTREAM / "results.json"
-        self.commit = _git_commit()
+        self.packages: Path = args.packages_dir.resolve()
+        self.commit = _git_commit() if self.packages == REPO / "packages" else str(self.packages)
         self.failures: list[str] = []
         self.passed_targets = 0
         self.timings: list[tuple[str, float]] = []
@@ -168,6 +180,10 @@ class Run:
     def _result_path(self, target: Target, variant: str) -> Path:
         return self.cache / "runs" / target.key / variant / "result.json"
 
+    def _scope(self, project: str) -> list[str]:
+        """What part of the suite runs: a cached side is only comparable at the same scope."""
+        return list(self.apps) if project == "django" else ["whole suite"]
+
     def _load_result(
         self, target: Target, variant: str, project_version: str, python: str
     ) -> dict[str, Any] | None:
@@ -175,7 +191,12 @@ class Run:
         if not path.is_file():
             return None
         result: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        if result.get("project_version") != project_version or result.get("python") != python:
+        wanted = (project_version, python, self._scope(target.project))
+        if (result.get("project_version"), result.get("python"), result.get("scope")) != wanted:
+            print(
+                f"\n-- no cached {variant} run for {project_version} on {python} with this scope",
+                flush=True,
+            )
             return None
         return result
 
@@ -188,6 +209,7 @@ class Run:
             "project_version": source.version,
             "python": python,
             "variant": variant,
+            "scope": self._scope(target.project),
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "commit": self.commit,
             "asgiref_version": None,
@@ -257,6 +279,8 @@ class Run:
             f"(exit {run.finished.returncode}{', timed out' if run.finished.timed_out else ''})",
             flush=True,
         )
+        if run.finished.timed_out:
+            _show_stack_dumps(run.log)
         self.timings.append((f"{target} {variant}: setup", result["setup_seconds"]))
         self.timings.append((f"{target} {variant}: suite", run.finished.seconds))
         self._save(result, target, variant)
@@ -325,6 +349,36 @@ class Run:
                     print(f"\n-- {variant} side: last cached run ({cached['date']})", flush=True)
         self._conclude(target, source, python, sides, store)
 
+    def _confirm(
+        self, target: Target, source: sources.Source, regressions: list[str], *, timed_out: bool
+    ) -> dict[str, list[str]]:
+        """Run the regressed tests once more with ours: reproducible or intermittent?
+
+        Either way they stay regressions (an intermittent failure is this
+        library's characteristic bug); the rerun only tells the reader which.
+        """
+        if "ours" not in self.variants or timed_out or len(regressions) > _RERUN_LIMIT:
+            return {}
+        print(f"\n  re-running the {len(regressions)} regressed tests with ours:", flush=True)
+        venv = venvs.Venv(self.cache / "venvs" / f"{target.key}-ours")
+        run = suites.rerun(
+            source,
+            venv,
+            self.cache / "runs" / target.key / "ours",
+            regressions,
+            timeout=self.args.timeout,
+        )
+        if run is None:
+            return {}
+        again = run.outcomes.results
+        reproduced = [test_id for test_id in regressions if again.get(test_id) not in GOOD]
+        intermittent = [test_id for test_id in regressions if again.get(test_id) in GOOD]
+        for test_id in reproduced:
+            print(f"    reproduced: {test_id} ({again.get(test_id, 'missing')})", flush=True)
+        for test_id in intermittent:
+            print(f"    INTERMITTENT (passed on rerun): {test_id}", flush=True)
+        return {"reproduced_ids": reproduced, "intermittent_ids": intermittent}
+
     def _side_problems(self, sides: dict[str, dict[str, Any] | None]) -> list[str]:
         """What went wrong on the sides this invocation ran, before any comparison."""
         problems: list[str] = []
@@ -384,6 +438,11 @@ class Run:
             )
             if comparison.regressions:
                 problems.append(f"{len(comparison.regressions)} tests regress with ours")
+                entry.update(
+                    self._confirm(
+                        target, source, comparison.regressions, timed_out=bool(ours["timed_out"])
+                    )
+                )
             verdict = "compatible"
         if problems:
             self.failures += [f"{target}: {problem}" for problem in problems]
@@ -409,7 +468,7 @@ class Run:
                     targets[0].python, _interpreter_overrides(self.args.interpreter)
                 )
                 t0 = time.monotonic()
-                self.wheels = ours_build.build(_builder([interpreter]), REPO, self.cache)
+                self.wheels = ours_build.build(_builder([interpreter]), self.packages, self.cache)
                 self.timings.append(("build our wheels", time.monotonic() - t0))
             except (CommandError, LookupError, OSError, RuntimeError, ValueError) as exc:
                 print(f"  ! could not build our wheels: {exc}", flush=True)
@@ -441,6 +500,18 @@ class Run:
         # One closing line in the "N passed, N failed" shape CI logs understand.
         print(f"downstream: {self.passed_targets} passed, {failed_targets} failed", flush=True)
         return 1 if self.failures or failed_targets else 0
+
+
+def _show_stack_dumps(log: Path) -> None:
+    """Point at the thread dumps a timed-out suite wrote, and at asgiref's frames in them."""
+    dumps = sorted(log.parent.glob(f"{log.name.removesuffix('log.txt')}stacks/stacks-*.txt"))
+    dumps = [dump for dump in dumps if dump.stat().st_size] or [log]
+    for dump in dumps:
+        lines = dump.read_text(encoding="utf-8", errors="replace").splitlines()
+        frames = [line.strip() for line in lines if "/asgiref/" in line]
+        print(f"  thread stacks at the time-out: {dump}", flush=True)
+        for frame in dict.fromkeys(frames[:15]):
+            print(f"    {frame}", flush=True)
 
 
 def _our_version() -> str:

@@ -46,13 +46,13 @@ def _normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def build(builder: Path, repo: Path, cache: Path) -> OurWheels:
-    """Build every distribution from ``repo/packages`` into a clean wheel folder."""
+def build(builder: Path, packages: Path, cache: Path) -> OurWheels:
+    """Build every distribution in ``packages`` into a clean wheel folder."""
     folder = cache / "wheels" / "ours"
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    sources = [str(repo / "packages" / name) for name in DISTRIBUTIONS]
+    sources = [str(packages / name) for name in DISTRIBUTIONS]
     run_step(
         [str(builder), "-m", "pip", "wheel", "--no-deps", "--wheel-dir", str(folder), *sources]
     )

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import xml.etree.ElementTree as ET
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 PASSED = "passed"
 FAILED = "failed"
@@ -31,6 +33,7 @@ class Outcomes:
 
     results: dict[str, str] = field(default_factory=dict)
     details: dict[str, str] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def add(self, test_id: str, outcome: str, detail: str = "") -> None:
         previous = self.results.get(test_id)
@@ -46,11 +49,15 @@ class Outcomes:
         }
 
     def to_json(self) -> dict[str, object]:
-        return {"results": self.results, "details": self.details}
+        return {"results": self.results, "details": self.details, "seconds": self.seconds}
 
     @classmethod
-    def from_json(cls, data: dict[str, dict[str, str]]) -> Outcomes:
-        return cls(results=dict(data["results"]), details=dict(data["details"]))
+    def from_json(cls, data: Mapping[str, Any]) -> Outcomes:
+        return cls(
+            results=dict(data["results"]),
+            details=dict(data["details"]),
+            seconds=dict(data.get("seconds") or {}),
+        )
 
 
 def read_recorded_events(path: Path) -> Outcomes:
@@ -65,7 +72,10 @@ def read_recorded_events(path: Path) -> Outcomes:
             event = json.loads(line)
         except json.JSONDecodeError:
             continue  # a line cut short by a killed run
-        outcomes.add(event["id"], event["outcome"], event.get("detail", ""))
+        if event["outcome"] == "duration":
+            outcomes.seconds[event["id"]] = float(event["seconds"])
+        else:
+            outcomes.add(event["id"], event["outcome"], event.get("detail", ""))
     return outcomes
 
 
@@ -89,6 +99,7 @@ def read_junit(path: Path) -> Outcomes:
                 kind = XFAILED if child.get("type") == "pytest.xfail" else SKIPPED
                 outcome, detail = worse(outcome, kind), text
         outcomes.add(test_id, outcome, detail)
+        outcomes.seconds[test_id] = float(case.get("time") or 0.0)
     return outcomes
 
 
@@ -131,3 +142,19 @@ def compare(published: Outcomes, ours: Outcomes) -> Comparison:
         if bucket is not None:
             buckets[bucket].append(test_id)
     return Comparison(**buckets)
+
+
+def slowdowns(
+    published: Outcomes, ours: Outcomes, *, limit: int, floor: float = 0.05
+) -> list[tuple[str, float, float]]:
+    """Tests that took longest extra with ours: ``(id, published s, ours s)``.
+
+    Tests quicker than ``floor`` on both sides are ignored: their times are noise.
+    """
+    rows = [
+        (test_id, before, ours.seconds[test_id])
+        for test_id, before in published.seconds.items()
+        if test_id in ours.seconds and max(before, ours.seconds[test_id]) >= floor
+    ]
+    rows.sort(key=lambda row: row[2] - row[1], reverse=True)
+    return [row for row in rows[:limit] if row[2] > row[1]]

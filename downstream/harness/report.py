@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .outcomes import Comparison
+from .outcomes import Comparison, Outcomes, slowdowns
 
 COUNT_ROWS = (
     ("passed", "passed"),
@@ -114,6 +114,14 @@ def print_comparison(
         _say(f"  skipped on one side only: {len(comparison.skip_changes)}")
         for test_id in comparison.skip_changes:
             _say(f"    {test_id}   {_both(published, ours, test_id)}")
+    slower = slowdowns(
+        Outcomes.from_json(published["outcomes"]), Outcomes.from_json(ours["outcomes"]), limit=5
+    )
+    if slower:
+        # Wall-clock times on a shared machine: a lead to follow, never a verdict.
+        _say("  largest slowdowns with ours (informational; one run each, wall clock):")
+        for test_id, before, after in slower:
+            _say(f"    {after - before:+7.2f} s  ({before:.2f} s -> {after:.2f} s)  {test_id}")
 
 
 def load_store(path: Path) -> dict[str, Any]:
@@ -207,6 +215,8 @@ def results_markdown(store: Mapping[str, Any]) -> str:
         parts.append("")
         for heading, key in (
             ("Regressions", "regression_ids"),
+            ("Regressions that failed again on a rerun", "reproduced_ids"),
+            ("Regressions that passed on a rerun (intermittent)", "intermittent_ids"),
             ("Failing with the published asgiref and with ours", "failing_both_ids"),
             ("Passing with ours only", "fixed_ids"),
             ("Skipped on one side only", "skip_change_ids"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,6 +80,76 @@ def _environment(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
+def _run_django(
+    source: Source,
+    venv: Venv,
+    out_dir: Path,
+    *,
+    name: str,
+    labels: list[str],
+    parallel: int,
+    timeout: float,
+) -> SuiteRun:
+    events = out_dir / f"{name}events.jsonl"
+    events.unlink(missing_ok=True)
+    log = out_dir / f"{name}log.txt"
+    stacks = out_dir / f"{name}stacks"
+    if stacks.exists():
+        shutil.rmtree(stacks)
+    stacks.mkdir()
+    finished = run_logged(
+        [
+            str(venv.python),
+            "runtests.py",
+            "--settings=downstream_django_settings",
+            f"--parallel={parallel}",
+            "--noinput",
+            "--verbosity=2",
+            *labels,
+        ],
+        cwd=source.tree / "tests",
+        env=_environment(
+            {
+                "PYTHONPATH": str(IN_VENV),
+                "DOWNSTREAM_RESULTS": str(events),
+                "DOWNSTREAM_STACKS": str(stacks),
+            }
+        ),
+        log_path=log,
+        timeout=timeout,
+        dump_signal=signal.SIGUSR1,
+    )
+    return SuiteRun(read_recorded_events(events), finished, log)
+
+
+def _run_daphne(
+    source: Source, venv: Venv, out_dir: Path, *, name: str, node_ids: list[str], timeout: float
+) -> SuiteRun:
+    junit = out_dir / f"{name}junit.xml"
+    junit.unlink(missing_ok=True)
+    log = out_dir / f"{name}log.txt"
+    finished = run_logged(
+        [
+            # The console script, not "python -m pytest": that would put the
+            # sdist's own daphne/ folder ahead of the installed package.
+            str(venv.path / "bin" / "pytest"),
+            "-p",
+            "no:cacheprovider",
+            f"--junitxml={junit}",
+            "-o",
+            "junit_family=xunit2",
+            "--timeout=120",
+            "-rfEs",
+            *node_ids,
+        ],
+        cwd=source.tree,
+        env=_environment({}),
+        log_path=log,
+        timeout=timeout,
+    )
+    return SuiteRun(read_junit(junit), finished, log)
+
+
 def run(
     source: Source,
     venv: Venv,
@@ -90,48 +161,53 @@ def run(
 ) -> SuiteRun:
     """Run ``source``'s suite in ``venv`` and collect per-test outcomes."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    log = out_dir / "log.txt"
     if source.project == "django":
-        events = out_dir / "events.jsonl"
-        events.unlink(missing_ok=True)
-        finished = run_logged(
-            [
-                str(venv.python),
-                "runtests.py",
-                "--settings=downstream_django_settings",
-                f"--parallel={django_parallel}",
-                "--noinput",
-                "--verbosity=2",
-                *django_apps,
-            ],
-            cwd=source.tree / "tests",
-            env=_environment({"PYTHONPATH": str(IN_VENV), "DOWNSTREAM_RESULTS": str(events)}),
-            log_path=log,
+        return _run_django(
+            source,
+            venv,
+            out_dir,
+            name="",
+            labels=list(django_apps),
+            parallel=django_parallel,
             timeout=timeout,
-            dump_signal=signal.SIGUSR1,
         )
-        return SuiteRun(read_recorded_events(events), finished, log)
     if source.project == "daphne":
-        junit = out_dir / "junit.xml"
-        junit.unlink(missing_ok=True)
-        finished = run_logged(
-            [
-                # The console script, not "python -m pytest": that would put the
-                # sdist's own daphne/ folder ahead of the installed package.
-                str(venv.path / "bin" / "pytest"),
-                "-p",
-                "no:cacheprovider",
-                f"--junitxml={junit}",
-                "-o",
-                "junit_family=xunit2",
-                "--timeout=120",
-                "-rfEs",
-                "tests",
-            ],
-            cwd=source.tree,
-            env=_environment({}),
-            log_path=log,
-            timeout=timeout,
+        return _run_daphne(source, venv, out_dir, name="", node_ids=["tests"], timeout=timeout)
+    raise ValueError(f"no suite defined for {source.project}")
+
+
+def daphne_node_id(tree: Path, test_id: str) -> str | None:
+    """The pytest node id for a JUnit ``classname::name`` id, if its file exists."""
+    classname, sep, name = test_id.rpartition("::")
+    if not sep:
+        return None
+    parts = classname.split(".")
+    for split in range(len(parts), 0, -1):
+        module = "/".join(parts[:split]) + ".py"
+        if (tree / module).is_file():
+            return "::".join([module, *parts[split:], name])
+    return None
+
+
+def rerun(
+    source: Source, venv: Venv, out_dir: Path, test_ids: list[str], *, timeout: float
+) -> SuiteRun | None:
+    """Run only ``test_ids`` again, serially; None when none of them can be named.
+
+    Ids that stand for class- or module-level events (see the Django runner)
+    are not tests and cannot be selected on their own.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if source.project == "django":
+        labels = [test_id for test_id in test_ids if not test_id.startswith("[")]
+        if not labels:
+            return None
+        return _run_django(
+            source, venv, out_dir, name="rerun-", labels=labels, parallel=1, timeout=timeout
         )
-        return SuiteRun(read_junit(junit), finished, log)
+    if source.project == "daphne":
+        nodes = [node for node in (daphne_node_id(source.tree, t) for t in test_ids) if node]
+        if not nodes:
+            return None
+        return _run_daphne(source, venv, out_dir, name="rerun-", node_ids=nodes, timeout=timeout)
     raise ValueError(f"no suite defined for {source.project}")

@@ -18,6 +18,7 @@ PROJECTS = ("django", "daphne")
 # install (its newest release for 3.10 is used as the baseline there).
 DEFAULT_TARGETS = (
     "django-latest@3.12",
+    "django-latest@3.13",
     "django-5.2@3.12",
     "django-5.2@3.10",
     "daphne-latest@3.12",

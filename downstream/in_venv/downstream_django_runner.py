@@ -114,6 +114,16 @@ class RecordingResult(unittest.TextTestResult):
             detail = f"{subtest.id()}\n{self._describe(err)}"
             self._record(test, "failed" if failed else "error", detail)
 
+    def addDuration(self, test: unittest.TestCase, elapsed: float) -> None:  # noqa: N802
+        # Python 3.12+ reports each test's time; older Pythons never call this.
+        parent = getattr(super(), "addDuration", None)  # absent from 3.10's stubs
+        if parent is not None:
+            parent(test, elapsed)
+        self._sink.write(
+            json.dumps({"id": self._test_id(test), "outcome": "duration", "seconds": elapsed})
+            + "\n"
+        )
+
     def stopTestRun(self) -> None:  # noqa: N802
         super().stopTestRun()
         self._sink.close()
