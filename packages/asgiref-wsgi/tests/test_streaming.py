@@ -623,13 +623,23 @@ async def test_non_request_message_during_the_body() -> None:
 
 
 async def test_non_request_message_is_reported_even_if_the_app_never_reads() -> None:
+    delivered = threading.Event()
+
     def app(environ: Environ, start_response: StartResponse) -> list[bytes]:
+        # Answer only once the bad message reached the adapter (an app that answers
+        # before the server's first message arrives never meets it).
+        assert delivered.wait(PATIENCE)
         start_response("200 OK", [])
         return [b"ignored the body"]
 
-    server = Server([{"type": "http.response.start"}])
+    async def receive() -> dict[str, Any]:
+        delivered.set()
+        return {"type": "http.response.start"}
+
+    server = Server([])
     with pytest.raises(ValueError, match="non-HTTP-request message"):
-        await WsgiToAsgi(app)(scope(), server.receive, server.send)
+        await WsgiToAsgi(app)(scope(), receive, server.send)
+    assert server.body == b"ignored the body"
 
 
 async def test_non_bytes_request_body_from_the_server() -> None:
