@@ -659,6 +659,25 @@ async def test_non_bytes_request_body_from_the_server() -> None:
     assert isinstance(errors[0], ClientDisconnected)
 
 
+async def test_bytes_like_request_bodies_are_accepted() -> None:
+    got: list[bytes] = []
+
+    def app(environ: Environ, start_response: StartResponse) -> list[bytes]:
+        got.append(environ["wsgi.input"].read())
+        start_response("200 OK", [])
+        return []
+
+    server = Server(
+        [
+            {"type": "http.request", "body": bytearray(b"ab"), "more_body": True},
+            {"type": "http.request", "body": memoryview(b"cd"), "more_body": False},
+        ]
+    )
+    await WsgiToAsgi(app)(scope(), server.receive, server.send)
+    assert got == [b"abcd"]
+    assert type(got[0]) is bytes
+
+
 async def test_odd_message_after_the_body_is_ignored() -> None:
     def app(environ: Environ, start_response: StartResponse) -> Iterator[bytes]:
         start_response("200 OK", [])

@@ -58,6 +58,15 @@ def _as_bytes(chunk: object) -> bytes:
     )
 
 
+def _request_bytes(chunk: object) -> bytes:
+    # The published adapter wrote bodies to a file, which took any bytes-like object.
+    if isinstance(chunk, (bytes, bytearray)):
+        return bytes(chunk)
+    if isinstance(chunk, memoryview):
+        return chunk.tobytes()
+    raise TypeError(f"http.request body must be bytes, got {type(chunk).__name__}")
+
+
 def _declared_length(environ: Environ) -> int | None:
     value = environ.get("CONTENT_LENGTH", "")
     return int(value) if value.isascii() and value.isdigit() else None
@@ -241,10 +250,8 @@ class WsgiToAsgiInstance:
                 kind = message.get("type")
                 if kind == "http.request":
                     chunk = message.get("body", b"")
-                    if not isinstance(chunk, bytes):
-                        raise TypeError(
-                            f"http.request body must be bytes, got {type(chunk).__name__}"
-                        )
+                    if type(chunk) is not bytes:
+                        chunk = _request_bytes(chunk)
                     received += len(chunk)
                     if limit is not None and received > limit:
                         self._refuse_body(body, response, limit)
