@@ -441,13 +441,10 @@ class AsyncToSync(Generic[_P, _R]):
         single_thread = _async_single_thread_context.get(None)
         wrapped = _own_loop_main(main, current_executor)
         if single_thread is not None:
-            done = runner_for(single_thread).run(wrapped, context)
+            done = runner_for(single_thread).run(wrapped, context, release=False)
         else:
-            runner = loop_runners.checkout()
-            done = runner.run(wrapped, context)
-            # Registered before run_until_future's own callback, so the runner is
-            # back in the pool before this thread wakes up.
-            done.add_done_callback(lambda _done: loop_runners.checkin(runner))
+            # Handed back to the pool by the runner itself, before this thread wakes up.
+            done = loop_runners.checkout().run(wrapped, context, release=True)
         current_executor.run_until_future(done)
         done.result()
 

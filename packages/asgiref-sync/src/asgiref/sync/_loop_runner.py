@@ -17,12 +17,13 @@ import asyncio
 import sys
 import threading
 import weakref
+from collections import deque
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import Context
 from typing import Any, ParamSpec, TypeVar
 
-from ._workers import Worker, WorkerPool
+from ._workers import Worker, WorkerPool, idle_timeout, run_work_item
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -53,8 +54,51 @@ class _CallTrackingExecutor(ThreadPoolExecutor):
             return list(self._running)
 
 
+def _eager_task(
+    main: Coroutine[Any, Any, None], loop: asyncio.AbstractEventLoop
+) -> asyncio.Task[None]:
+    """A task for ``main`` whose first step runs at once where Python can do that (3.12+)."""
+    if sys.version_info >= (3, 12):
+        return asyncio.Task(main, loop=loop, eager_start=True)
+    return loop.create_task(main)
+
+
+class _Call:
+    """A bridge call queued on a runner: run ``main`` in ``context``, then clean up."""
+
+    __slots__ = ("context", "future", "main", "release")
+
+    def __init__(self, main: Coroutine[Any, Any, None], context: Context, release: bool) -> None:
+        self.main = main
+        self.context = context
+        self.release = release
+        self.future: Future[None] = Future()
+
+
+class _Function:
+    """A plain callable queued on a runner, run in its thread between calls."""
+
+    __slots__ = ("args", "fn", "future", "kwargs")
+
+    def __init__(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs
+        self.future: Future[Any] = Future()
+
+
 class LoopRunner(Worker):
-    """A worker thread owning an event loop that runs one bridge call at a time."""
+    """A worker thread owning an event loop that runs one bridge call at a time.
+
+    The loop runs for the life of the thread (``run_forever``) and calls are
+    handed to it with ``call_soon_threadsafe``: starting and stopping a loop
+    for every call costs more than a small call itself. Calls and queued
+    callables wait their turn in ``_waiting``, so a call still owns the loop
+    exclusively. Everything but ``run``, ``submit`` and ``stop`` runs in the
+    loop's thread.
+    """
 
     def __init__(self, pool: WorkerPool[Any], name: str) -> None:
         self._new_loop(name)
@@ -66,32 +110,140 @@ class LoopRunner(Worker):
         self.loop.set_default_executor(self._executor)
         self._async_generators: weakref.WeakSet[Any] = weakref.WeakSet()
 
+    def _start(self) -> None:
+        self._waiting: deque[_Call | _Function] = deque()
+        self._current: _Call | None = None
+        self._stopping = False
+        self._idle_since = 0.0
+        self._idle_timer: asyncio.TimerHandle | None = None
+        # The runner's own callbacks run in a context of their own (as code at the
+        # top of a fresh thread would), never in a caller's.
+        self._own_context = Context()
+        super()._start()
+
     def restart_after_fork(self) -> None:
         # The loop's selector and self-pipe are shared with the parent process.
         self._new_loop(self.name)
         super().restart_after_fork()
 
-    def run(self, main: Coroutine[Any, Any, None], context: Context) -> Future[None]:
+    def run(self, main: Coroutine[Any, Any, None], context: Context, release: bool) -> Future[None]:
         """Run ``main`` to completion as the loop's main task, created in ``context``.
 
-        The returned future resolves once the call's leftovers are cleaned up.
+        The returned future resolves once the call's leftovers are cleaned up;
+        with ``release``, the runner is back in its pool before that.
         """
-        return self.submit(self._run_call, main, context)
+        call = _Call(main, context, release)
+        self._post(call)
+        return call.future
 
-    def _run_call(self, main: Coroutine[Any, Any, None], context: Context) -> None:
-        __traceback_hide__ = True  # read by Django's debug page
-        loop = self.loop
-        loop.call_soon(self._track_async_generators)
-        try:
-            # The main task copies the current context when it is created.
-            context.run(loop.run_until_complete, main)
-        finally:
-            if asyncio.all_tasks(loop) or self._async_generators or self._executor.running():
-                loop.run_until_complete(self._clean_up())
+    def submit(self, fn: Callable[_P, _R], /, *args: _P.args, **kwargs: _P.kwargs) -> Future[_R]:
+        """Run ``fn(*args, **kwargs)`` in the loop's thread after the calls queued before it."""
+        item = _Function(fn, args, kwargs)
+        self._post(item)
+        return item.future
+
+    def _post(self, item: _Call | _Function) -> None:
+        if not self.started_in_this_process():
+            self.restart_after_fork()
+        self._last_submitted = item.future
+        self.loop.call_soon_threadsafe(self._arrive, item, context=self._own_context)
+
+    def stop(self) -> None:
+        """Ask the thread to end once the queued work is done."""
+        self.loop.call_soon_threadsafe(self._stop_when_idle, context=self._own_context)
+
+    def _main(self) -> None:
+        self.loop.call_soon(self._track_async_generators, context=self._own_context)
+        self.loop.run_forever()
+        self.on_retire()
+
+    def _arrive(self, item: _Call | _Function) -> None:
+        if self._current is not None or self._waiting:
+            self._waiting.append(item)
+        else:
+            self._begin(item)
+
+    def _begin(self, item: _Call | _Function) -> None:
+        while isinstance(item, _Function):
+            run_work_item((item.future, item.fn, item.args, item.kwargs))
+            if not self._waiting:
+                self._now_idle()
+                return
+            item = self._waiting.popleft()
+        self._current = item
+        # The main task copies the current context when it is created. On 3.12+ its
+        # first step runs right here: a call that needs no second step is over
+        # without another turn of the loop.
+        task = item.context.run(_eager_task, item.main, self.loop)
+        if task.done():
+            self._main_done(task)
+            return
+        task.add_done_callback(self._main_done, context=self._own_context)
+
+    def _main_done(self, task: asyncio.Task[None]) -> None:
+        # Runs in the runner's own context (a loop callback), as the clean-up must.
+        if asyncio.all_tasks(self.loop) or self._async_generators or self._executor.running():
+            clean_up = self.loop.create_task(self._clean_up())
+            clean_up.add_done_callback(
+                lambda clean_up: self._call_done(_failure(clean_up) or _failure(task)),
+                context=self._own_context,
+            )
+        else:
+            self._call_done(_failure(task))
+
+    def _call_done(self, failure: BaseException | None) -> None:
+        call = self._current
+        assert call is not None  # only called while a call runs
+        self._current = None
+        if call.release:
+            # Back in the pool before the caller wakes up.
+            self._pool.checkin(self)
+        if failure is None:
+            call.future.set_result(None)
+        else:
+            call.future.set_exception(failure)
+        if self._waiting:
+            # On a later turn: calls that end at once must not nest ever deeper.
+            self.loop.call_soon(self._begin_waiting, context=self._own_context)
+        else:
+            self._now_idle()
+
+    def _begin_waiting(self) -> None:
+        self._begin(self._waiting.popleft())
+
+    def _now_idle(self) -> None:
+        if self._stopping:
+            self.loop.stop()
+            return
+        self._idle_since = self.loop.time()
+        # One timer at a time, re-armed when it fires early, rather than a new
+        # timer armed and cancelled on every call.
+        if self._idle_timer is None:
+            self._idle_timer = self.loop.call_later(
+                idle_timeout(), self._idle_check, context=self._own_context
+            )
+
+    def _idle_check(self) -> None:
+        self._idle_timer = None
+        if self._current is not None or self._waiting or self._stopping:
+            return  # re-armed when this work ends
+        remaining = self._idle_since + idle_timeout() - self.loop.time()
+        if remaining > 0:
+            self._idle_timer = self.loop.call_later(
+                remaining, self._idle_check, context=self._own_context
+            )
+        elif self._pool.try_retire(self):
+            self.loop.stop()
+        # Otherwise someone holds this runner: it stays until handed back.
+
+    def _stop_when_idle(self) -> None:
+        self._stopping = True
+        if self._current is None and not self._waiting:
+            self.loop.stop()
 
     def _track_async_generators(self) -> None:
         # Runs inside the loop, after it installed its own hooks for this thread:
-        # keep them, and also remember every async generator started in this call.
+        # keep them, and also remember every async generator started during a call.
         firstiter, finalizer = sys.get_asyncgen_hooks()
         generators = self._async_generators
 
@@ -143,6 +295,13 @@ class LoopRunner(Worker):
     def on_retire(self) -> None:
         self._executor.shutdown(wait=True)
         self.loop.close()
+
+
+def _failure(task: asyncio.Task[None]) -> BaseException | None:
+    """How ``task`` failed, if it did."""
+    if task.cancelled():
+        return asyncio.CancelledError()
+    return task.exception()
 
 
 # Loops of runners, so the bridge can tell its own loops from foreign ones.

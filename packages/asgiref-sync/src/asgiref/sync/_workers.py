@@ -47,6 +47,11 @@ def set_idle_timeout(seconds: float) -> float:
     return previous
 
 
+def idle_timeout() -> float:
+    """Seconds an idle pooled worker waits for work before its thread ends."""
+    return _idle_timeout
+
+
 def retire_idle_workers() -> int:
     """End the threads of every idle pooled worker now and wait for them; return how many."""
     return sum(pool.retire_idle() for pool in list(_pools))
