@@ -422,14 +422,17 @@ async def test_mistyped_start_response_arguments(status: Any, headers: Any) -> N
     assert sent == []
 
 
+@pytest.mark.parametrize("kind", [Tracked, list])
 @pytest.mark.parametrize("chunk", ["text", 5, None, [b"nested"]])
-async def test_non_bytes_chunk_is_a_type_error_and_closes(chunk: object) -> None:
-    tracked = Tracked([b"fine", chunk])  # type: ignore[list-item]
+async def test_non_bytes_chunk_is_a_type_error_and_closes(
+    chunk: object, kind: Callable[[list[Any]], Any]
+) -> None:
+    returned = kind([b"fine", chunk])
     sent: list[dict[str, Any]] = []
 
-    def app(environ: Environ, start_response: StartResponse) -> Tracked:
+    def app(environ: Environ, start_response: StartResponse) -> Any:
         start_response("200 OK", [])
-        return tracked
+        return returned
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request"}
@@ -440,7 +443,8 @@ async def test_non_bytes_chunk_is_a_type_error_and_closes(chunk: object) -> None
     with pytest.raises(TypeError, match="must produce bytes"):
         await WsgiToAsgi(app)(scope(), receive, send)
     assert sent == [start(), body(b"fine")]
-    assert tracked.closes == 1
+    if isinstance(returned, Tracked):
+        assert returned.closes == 1
 
 
 @pytest.mark.parametrize("returned", [None, 5, object()])

@@ -45,26 +45,19 @@ def _plain_response(status: int, body: bytes) -> list[Message]:
     ]
 
 
-def _as_bytes(chunk: object) -> bytes:
-    if isinstance(chunk, bytes):
-        return chunk
-    if isinstance(chunk, bytearray):
-        return bytes(chunk)
-    if isinstance(chunk, memoryview):
-        return chunk.tobytes()
-    raise TypeError(
-        f"a WSGI application must produce bytes, got {type(chunk).__name__}; "
-        "encode text before returning or writing it"
-    )
+_APP_CHUNK_ERROR = (
+    "a WSGI application must produce bytes, got {}; encode text before returning or writing it"
+)
+_REQUEST_CHUNK_ERROR = "http.request body must be bytes, got {}"
 
 
-def _request_bytes(chunk: object) -> bytes:
-    # The published adapter wrote bodies to a file, which took any bytes-like object.
+def _as_bytes(chunk: object, error: str) -> bytes:
+    """``chunk`` as bytes when it is bytes-like; else a TypeError from ``error``."""
     if isinstance(chunk, (bytes, bytearray)):
         return bytes(chunk)
     if isinstance(chunk, memoryview):
         return chunk.tobytes()
-    raise TypeError(f"http.request body must be bytes, got {type(chunk).__name__}")
+    raise TypeError(error.format(type(chunk).__name__))
 
 
 def _declared_length(environ: Environ) -> int | None:
@@ -251,7 +244,7 @@ class WsgiToAsgiInstance:
                 if kind == "http.request":
                     chunk = message.get("body", b"")
                     if type(chunk) is not bytes:
-                        chunk = _request_bytes(chunk)
+                        chunk = _as_bytes(chunk, _REQUEST_CHUNK_ERROR)
                     received += len(chunk)
                     if limit is not None and received > limit:
                         self._refuse_body(body, response, limit)
@@ -355,11 +348,17 @@ class WsgiToAsgiInstance:
             messages: list[Message] = []
             starts = not self.response_started
             size = 0
-            for chunk in cast("Iterable[object]", result):
-                framed, complete = self._frame(chunk, messages)
-                size += framed
-                if complete:
-                    break
+            try:
+                for chunk in cast("Iterable[object]", result):
+                    framed, complete = self._frame(chunk, messages)
+                    size += framed
+                    if complete:
+                        break
+            except BaseException:
+                # Send what came before the bad chunk, as the chunk-by-chunk path does.
+                if messages:
+                    self._response.put(messages, size, starts=starts, last=False)
+                raise
             self._end(messages, size, starts)
             return
         try:
@@ -381,7 +380,7 @@ class WsgiToAsgiInstance:
 
     def _frame(self, chunk: object, messages: list[Message]) -> tuple[int, bool]:
         """Append the messages for one chunk; return (body bytes, content-length reached)."""
-        data = chunk if type(chunk) is bytes else _as_bytes(chunk)
+        data = chunk if type(chunk) is bytes else _as_bytes(chunk, _APP_CHUNK_ERROR)
         length = self.response_content_length
         if not self.response_started:
             messages.append(self.response_start)
