@@ -12,12 +12,18 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from queue import SimpleQueue
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 _WorkItem = tuple["Future[Any]", Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+
+
+class _Completion(Protocol):
+    """What ``run_until_future`` can wait for: a concurrent ``Future`` or the like."""
+
+    def add_done_callback(self, fn: Callable[[Any], object], /) -> None: ...
 
 
 class CurrentThreadExecutor(Executor):
@@ -39,7 +45,7 @@ class CurrentThreadExecutor(Executor):
             self._broken = True
         self._queue.put(None)
 
-    def run_until_future(self, future: Future[Any]) -> None:
+    def run_until_future(self, future: Future[Any] | _Completion) -> None:
         """Run queued work in this thread until ``future`` completes, then drain the queue."""
         if threading.current_thread() is not self._work_thread:
             raise RuntimeError("You cannot run CurrentThreadExecutor from a different thread")

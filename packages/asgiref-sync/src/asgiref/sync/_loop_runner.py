@@ -63,16 +63,56 @@ def _eager_task(
     return loop.create_task(main)
 
 
+class CallDone:
+    """The end of a call on a runner, as ``CurrentThreadExecutor.run_until_future`` waits for it.
+
+    A concurrent ``Future`` does more (a condition, several waiters); this is
+    one waiter and one outcome, which is all a bridge call needs.
+    """
+
+    __slots__ = ("_callback", "_failure", "_finished", "_lock")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._finished = False
+        self._failure: BaseException | None = None
+        self._callback: Callable[[CallDone], object] | None = None
+
+    def add_done_callback(self, fn: Callable[[CallDone], object]) -> None:
+        """Call ``fn(self)`` once finished (at once if it already is); one callback only."""
+        with self._lock:
+            if not self._finished:
+                self._callback = fn
+                return
+        fn(self)
+
+    def done(self) -> bool:
+        return self._finished
+
+    def result(self) -> None:
+        """Raise what ended the call abnormally, if anything did."""
+        if self._failure is not None:
+            raise self._failure
+
+    def finish(self, failure: BaseException | None) -> None:
+        with self._lock:
+            self._finished = True
+            self._failure = failure
+            callback = self._callback
+        if callback is not None:
+            callback(self)
+
+
 class _Call:
     """A bridge call queued on a runner: run ``main`` in ``context``, then clean up."""
 
-    __slots__ = ("context", "future", "main", "release")
+    __slots__ = ("context", "done", "main", "release")
 
     def __init__(self, main: Coroutine[Any, Any, None], context: Context, release: bool) -> None:
         self.main = main
         self.context = context
         self.release = release
-        self.future: Future[None] = Future()
+        self.done = CallDone()
 
 
 class _Function:
@@ -126,7 +166,7 @@ class LoopRunner(Worker):
         self._new_loop(self.name)
         super().restart_after_fork()
 
-    def run(self, main: Coroutine[Any, Any, None], context: Context, release: bool) -> Future[None]:
+    def run(self, main: Coroutine[Any, Any, None], context: Context, release: bool) -> CallDone:
         """Run ``main`` to completion as the loop's main task, created in ``context``.
 
         The returned future resolves once the call's leftovers are cleaned up;
@@ -134,18 +174,18 @@ class LoopRunner(Worker):
         """
         call = _Call(main, context, release)
         self._post(call)
-        return call.future
+        return call.done
 
     def submit(self, fn: Callable[_P, _R], /, *args: _P.args, **kwargs: _P.kwargs) -> Future[_R]:
         """Run ``fn(*args, **kwargs)`` in the loop's thread after the calls queued before it."""
         item = _Function(fn, args, kwargs)
         self._post(item)
+        self._last_submitted = item.future
         return item.future
 
     def _post(self, item: _Call | _Function) -> None:
         if not self.started_in_this_process():
             self.restart_after_fork()
-        self._last_submitted = item.future
         self.loop.call_soon_threadsafe(self._arrive, item, context=self._own_context)
 
     def stop(self) -> None:
@@ -198,10 +238,7 @@ class LoopRunner(Worker):
         if call.release:
             # Back in the pool before the caller wakes up.
             self._pool.checkin(self)
-        if failure is None:
-            call.future.set_result(None)
-        else:
-            call.future.set_exception(failure)
+        call.done.finish(failure)
         if self._waiting:
             # On a later turn: calls that end at once must not nest ever deeper.
             self.loop.call_soon(self._begin_waiting, context=self._own_context)
