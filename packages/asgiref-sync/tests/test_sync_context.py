@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextvars
 import sys
 import traceback
@@ -233,6 +234,37 @@ def test_base_exceptions_keep_identity_both_ways(exception: BaseException) -> No
     with pytest.raises(type(exception)) as info:
         async_to_sync(coroutine)()
     assert info.value is exception
+
+
+@pytest.mark.parametrize(
+    "exception",
+    [ValueError("v"), KeyboardInterrupt("k"), concurrent.futures.CancelledError("c")],
+)
+def test_non_thread_sensitive_calls_keep_identity_on_a_fresh_loop(
+    exception: BaseException,
+) -> None:
+    # The first call on a loop finds no default executor yet, later ones do: both
+    # hand back the very object raised (asyncio's own futures would copy a
+    # concurrent CancelledError) and the value returned.
+    def raise_it() -> None:
+        raise exception
+
+    async def twice() -> list[BaseException]:
+        caught: list[BaseException] = []
+        for _ in range(2):
+            try:
+                await sync_to_async(raise_it, thread_sensitive=False)()
+            except BaseException as exc:  # collecting whatever was raised
+                caught.append(exc)
+        return caught
+
+    async def value_first() -> list[int]:
+        call = sync_to_async(lambda: 7, thread_sensitive=False)
+        return [await call(), await call()]
+
+    assert asyncio.run(twice()) == [exception, exception]
+    assert all(caught is exception for caught in asyncio.run(twice()))
+    assert asyncio.run(value_first()) == [7, 7]
 
 
 def test_traceback_hide_marks_bridge_frames() -> None:
