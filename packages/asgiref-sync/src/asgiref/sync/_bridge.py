@@ -60,6 +60,12 @@ class _ProcessWideExecutor:
     def __init__(self) -> None:
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._home: type | None = None
+        self._name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._home = owner
+        self._name = name
 
     def __get__(self, instance: object, owner: type | None = None) -> ThreadPoolExecutor:
         executor = self._executor
@@ -70,6 +76,12 @@ class _ProcessWideExecutor:
                     executor = self._executor = ThreadPoolExecutor(
                         max_workers=1, thread_name_prefix="asgiref-sync-worker"
                     )
+                    home = self._home
+                    if home is not None and vars(home).get(self._name) is self:
+                        # From now on a plain class attribute, as in the published
+                        # asgiref: every thread-sensitive call reads it, and this
+                        # method is no longer in the way. A fork puts it back.
+                        setattr(home, self._name, executor)
         return executor
 
     def created(self) -> ThreadPoolExecutor | None:
