@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Any, final
 from ._ownership import LocalValues, local_state, thread_marker
 
 _object_getattribute = object.__getattribute__
-_local_state_get = local_state.get
+# Bound once: these run on every attribute access.
+_get_state = local_state.get
+_set_state = local_state.set
 
 
 def _missing(local: object, name: str) -> AttributeError:
@@ -75,8 +77,8 @@ class _DefaultLocal(Local):  # type: ignore[misc]  # Local is final to users; it
     __slots__ = ()
 
     def __getattribute__(self, name: str) -> Any:
-        state = _local_state_get(None)
-        if state is not None and state[0] is thread_marker.__dict__:
+        state = _get_state()
+        if state[0] is thread_marker.__dict__:
             try:
                 return state[1][self][name]
             except KeyError:
@@ -87,11 +89,11 @@ class _DefaultLocal(Local):  # type: ignore[misc]  # Local is final to users; it
         if name == "_data":
             raise _cannot_set_data()
         marker = thread_marker.__dict__
-        state = _local_state_get(None)
-        if state is None or state[0] is not marker:
+        state = _get_state()
+        if state[0] is not marker:
             # Nothing here is visible to this thread: start afresh rather than
             # carry another thread's data along.
-            local_state.set((marker, {self: {name: value}}))
+            _set_state((marker, {self: {name: value}}))
             return
         by_local = state[1].copy()
         values = by_local.get(self)
@@ -101,15 +103,12 @@ class _DefaultLocal(Local):  # type: ignore[misc]  # Local is final to users; it
             values = values.copy()
             values[name] = value
             by_local[self] = values
-        local_state.set((marker, by_local))
+        _set_state((marker, by_local))
 
     def __delattr__(self, name: str) -> None:
-        marker = thread_marker.__dict__
-        state = _local_state_get(None)
-        if state is None or state[0] is not marker:
-            raise _missing(self, name)
+        state = _get_state()
         values = state[1].get(self)
-        if values is None or name not in values:
+        if values is None or name not in values or state[0] is not thread_marker.__dict__:
             raise _missing(self, name)
         by_local = state[1].copy()
         if len(values) == 1:
@@ -118,24 +117,27 @@ class _DefaultLocal(Local):  # type: ignore[misc]  # Local is final to users; it
             values = values.copy()
             del values[name]
             by_local[self] = values
-        local_state.set((marker, by_local))
+        _set_state((state[0], by_local))
 
 
-class _CriticalContextVar(threading.local):
-    """Per thread, the context variable holding thread-critical values while a loop runs.
-
-    One variable per thread makes the data per-thread *and* per-context: tasks
-    of one loop are isolated like default-mode values, yet a context that
-    reaches another thread (a bridge hop) carries nothing visible there.
-    """
-
-    def __init__(self) -> None:
-        self.var: ContextVar[dict[object, LocalValues]] = ContextVar(
-            f"asgiref.local.critical[{threading.current_thread().name}]"
-        )
+# Per thread, the context variable holding thread-critical values while a loop
+# runs there: one variable per thread makes the data per-thread *and*
+# per-context. Tasks of one loop are isolated like default-mode values, yet a
+# context that reaches another thread (a bridge hop) carries nothing visible
+# there, and comes back with this thread's values intact. Kept as an attribute
+# of a plain threading.local because that is the cheapest per-thread lookup.
+_critical_vars = threading.local()
+_NO_VALUES: dict[object, LocalValues] = {}
 
 
-_critical = _CriticalContextVar()
+def _critical_var() -> ContextVar[dict[object, LocalValues]]:
+    """This thread's variable, created on first use in the thread."""
+    try:
+        var: ContextVar[dict[object, LocalValues]] = _critical_vars.var
+    except AttributeError:
+        name = f"asgiref.local.critical[{threading.current_thread().name}]"
+        var = _critical_vars.var = ContextVar(name, default=_NO_VALUES)
+    return var
 
 
 class _ThreadCriticalLocal(Local):  # type: ignore[misc]  # see _DefaultLocal
@@ -161,12 +163,11 @@ class _ThreadCriticalLocal(Local):  # type: ignore[misc]  # see _DefaultLocal
                 return _object_getattribute(self, name)
             except AttributeError:
                 raise _thread_local_missing(self, name) from None
-        by_local = _critical.var.get(None)
-        if by_local is not None:
-            try:
-                return by_local[self][name]
-            except KeyError:
-                pass
+        try:
+            # AttributeError: no thread-critical value was ever set in this thread.
+            return _critical_vars.var.get()[self][name]
+        except (KeyError, AttributeError):
+            pass
         return _fallback(self, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -175,12 +176,8 @@ class _ThreadCriticalLocal(Local):  # type: ignore[misc]  # see _DefaultLocal
             return
         if name == "_data":
             raise _cannot_set_data()
-        var = _critical.var
-        by_local = var.get(None)
-        if by_local is None:
-            var.set({self: {name: value}})
-            return
-        by_local = by_local.copy()
+        var = _critical_var()
+        by_local = var.get().copy()
         values = by_local.get(self)
         if values is None:
             by_local[self] = {name: value}
@@ -197,10 +194,10 @@ class _ThreadCriticalLocal(Local):  # type: ignore[misc]  # see _DefaultLocal
                 raise _thread_local_missing(self, name)
             del namespace[name]
             return
-        var = _critical.var
-        by_local = var.get(None)
-        values = None if by_local is None else by_local.get(self)
-        if by_local is None or values is None or name not in values:
+        var = _critical_var()
+        by_local = var.get()
+        values = by_local.get(self)
+        if values is None or name not in values:
             raise _missing(self, name)
         by_local = by_local.copy()
         if len(values) == 1:

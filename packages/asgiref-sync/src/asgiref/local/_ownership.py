@@ -29,9 +29,12 @@ LocalValues = dict[str, Any]
 # (owner marker, {local: values}). Keys are the Local objects themselves so a
 # read needs no attribute lookup on the Local; a Local therefore lives as long
 # as some context still holds values for it, exactly like its data.
-LocalState = tuple[dict[str, Any], dict[object, LocalValues]]
+LocalState = tuple[dict[str, Any] | None, dict[object, LocalValues]]
 
-local_state: ContextVar[LocalState] = ContextVar("asgiref.local.state")
+# The default belongs to no thread, so a read needs no separate "unset" test.
+NO_STATE: LocalState = (None, {})
+
+local_state: ContextVar[LocalState] = ContextVar("asgiref.local.state", default=NO_STATE)
 
 
 def claim_current_context() -> None:
@@ -42,8 +45,8 @@ def claim_current_context() -> None:
     thread. From then on that data is visible here and no longer in the thread
     it came from (for this context only).
     """
-    state = local_state.get(None)
-    if state is not None:
+    state = local_state.get()
+    if state[1]:
         marker = thread_marker.__dict__
         if state[0] is not marker:
             local_state.set((marker, state[1]))
