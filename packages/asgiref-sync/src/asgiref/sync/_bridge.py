@@ -19,7 +19,7 @@ import warnings
 from asyncio.events import _get_running_loop  # pyright: ignore[reportPrivateUsage]
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from types import TracebackType
+from types import FunctionType, TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, ParamSpec, TypeVar, overload
 
 from ..current_thread_executor import CurrentThreadExecutor
@@ -182,10 +182,15 @@ class SyncToAsync(Generic[_P, _R]):
         context: contextvars.Context | None = None,
     ) -> None:
         wrapped: object = func  # callers pass anything; check before trusting the type
+        plain_function = isinstance(wrapped, FunctionType)
         if (
             not callable(wrapped)
             or iscoroutinefunction(func)
-            or iscoroutinefunction(getattr(func, "__call__", func))  # noqa: B004 - want the method
+            # A plain function's __call__ is a fresh method-wrapper, which can carry
+            # no coroutine marker: only other callables need the second look.
+            or (
+                not plain_function and iscoroutinefunction(getattr(func, "__call__", func))  # noqa: B004 - want the method
+            )
         ):
             raise TypeError("sync_to_async can only be applied to sync functions.")
         functools.update_wrapper(self, func)
