@@ -218,8 +218,8 @@ def contextvar_set() -> float:
 # --------------------------------------------------------------------------- the bridge
 
 _LIVE_LOCALS = 20
-_BRIDGE_CALLS = 200
-_BRIDGE_REPEATS = 9
+_BRIDGE_CALLS = 100
+_BRIDGE_REPEATS = 30
 
 
 def _fill_locals(count: int) -> list[Local]:
