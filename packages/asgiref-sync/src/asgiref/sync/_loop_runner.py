@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
+import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -47,6 +48,10 @@ class _CallTrackingExecutor(ThreadPoolExecutor):
     def _forget(self, future: Future[Any]) -> None:
         with self._running_lock:
             self._running.discard(future)
+
+    def any_running(self) -> bool:
+        """Whether some call is still running (no lock: one read of the set's size)."""
+        return bool(self._running)
 
     def running(self) -> list[Future[Any]]:
         """Calls submitted and not finished yet."""
@@ -149,6 +154,8 @@ class LoopRunner(Worker):
         self._executor = _CallTrackingExecutor(thread_name_prefix=f"{name}-executor")
         self.loop.set_default_executor(self._executor)
         self._async_generators: weakref.WeakSet[Any] = weakref.WeakSet()
+        # Set when one starts: a cheaper test than the WeakSet's size after each call.
+        self._generators_seen = False
 
     def _start(self) -> None:
         self._waiting: deque[_Call | _Function] = deque()
@@ -169,7 +176,7 @@ class LoopRunner(Worker):
     def run(self, main: Coroutine[Any, Any, None], context: Context, release: bool) -> CallDone:
         """Run ``main`` to completion as the loop's main task, created in ``context``.
 
-        The returned future resolves once the call's leftovers are cleaned up;
+        The returned completion comes once the call's leftovers are cleaned up;
         with ``release``, the runner is back in its pool before that.
         """
         call = _Call(main, context, release)
@@ -222,7 +229,7 @@ class LoopRunner(Worker):
 
     def _main_done(self, task: asyncio.Task[None]) -> None:
         # Runs in the runner's own context (a loop callback), as the clean-up must.
-        if asyncio.all_tasks(self.loop) or self._async_generators or self._executor.running():
+        if self._leftovers():
             clean_up = self.loop.create_task(self._clean_up())
             clean_up.add_done_callback(
                 lambda clean_up: self._call_done(_failure(clean_up) or _failure(task)),
@@ -230,6 +237,14 @@ class LoopRunner(Worker):
             )
         else:
             self._call_done(_failure(task))
+
+    def _leftovers(self) -> bool:
+        """Whether the call left tasks, async generators or executor work behind."""
+        if self._generators_seen:
+            if self._async_generators:
+                return True
+            self._generators_seen = False  # all collected already
+        return bool(asyncio.all_tasks(self.loop)) or self._executor.any_running()
 
     def _call_done(self, failure: BaseException | None) -> None:
         call = self._current
@@ -252,7 +267,7 @@ class LoopRunner(Worker):
         if self._stopping:
             self.loop.stop()
             return
-        self._idle_since = self.loop.time()
+        self._idle_since = time.monotonic()
         # One timer at a time, re-armed when it fires early, rather than a new
         # timer armed and cancelled on every call.
         if self._idle_timer is None:
@@ -264,7 +279,7 @@ class LoopRunner(Worker):
         self._idle_timer = None
         if self._current is not None or self._waiting or self._stopping:
             return  # re-armed when this work ends
-        remaining = self._idle_since + idle_timeout() - self.loop.time()
+        remaining = self._idle_since + idle_timeout() - time.monotonic()
         if remaining > 0:
             self._idle_timer = self.loop.call_later(
                 remaining, self._idle_check, context=self._own_context
@@ -286,6 +301,7 @@ class LoopRunner(Worker):
 
         def first_iteration(generator: Any) -> None:
             generators.add(generator)
+            self._generators_seen = True
             if firstiter is not None:
                 firstiter(generator)
 
@@ -312,6 +328,7 @@ class LoopRunner(Worker):
                     )
         generators = list(self._async_generators)
         self._async_generators.clear()
+        self._generators_seen = False
         if generators:
             results = await asyncio.gather(
                 *(generator.aclose() for generator in generators), return_exceptions=True
