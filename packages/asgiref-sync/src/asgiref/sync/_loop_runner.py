@@ -221,7 +221,11 @@ class LoopRunner(Worker):
         # The main task copies the current context when it is created. On 3.12+ its
         # first step runs right here: a call that needs no second step is over
         # without another turn of the loop.
-        task = item.context.run(_eager_task, item.main, self.loop)
+        try:
+            task = item.context.run(_eager_task, item.main, self.loop)
+        except BaseException as exc:  # noqa: BLE001 - the caller must hear of it, not wait
+            self._call_done(exc)
+            return
         if task.done():
             self._main_done(task)
             return
@@ -229,7 +233,12 @@ class LoopRunner(Worker):
 
     def _main_done(self, task: asyncio.Task[None]) -> None:
         # Runs in the runner's own context (a loop callback), as the clean-up must.
-        if self._leftovers():
+        try:
+            leftovers = self._leftovers()
+        except BaseException as exc:  # noqa: BLE001 - the caller must hear of it, not wait
+            self._call_done(exc)
+            return
+        if leftovers:
             clean_up = self.loop.create_task(self._clean_up())
             clean_up.add_done_callback(
                 lambda clean_up: self._call_done(_failure(clean_up) or _failure(task)),
