@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import importlib.util
 import json
 import re
@@ -63,6 +64,14 @@ def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
         ),
     )
     parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help=(
+            "run no suite: compare the last cached runs of both sides and regenerate "
+            "results.json, RESULTS.md (and --update-readme)"
+        ),
+    )
+    parser.add_argument(
         "--cache-dir",
         type=Path,
         default=REPO / ".downstream-cache",
@@ -99,6 +108,14 @@ def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "--django-apps",
         default=",".join(suites.DJANGO_APPS),
         help="comma-separated Django test apps (default: the apps that exercise asgiref)",
+    )
+    parser.add_argument(
+        "--wide",
+        action="store_true",
+        help=(
+            "also run the further Django apps with async tests: "
+            f"{', '.join(suites.DJANGO_EXTRA_APPS)} (about twice the time)"
+        ),
     )
     parser.add_argument(
         "--no-record",
@@ -166,8 +183,13 @@ class Run:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.cache: Path = args.cache_dir.resolve()
-        self.variants = (args.only,) if args.only else VARIANTS
-        self.apps = tuple(app for app in args.django_apps.split(",") if app)
+        self.variants: tuple[str, ...] = (
+            () if args.report_only else (args.only,) if args.only else VARIANTS
+        )
+        apps = [app for app in args.django_apps.split(",") if app]
+        if args.wide:
+            apps += [app for app in suites.DJANGO_EXTRA_APPS if app not in apps]
+        self.apps = tuple(apps)
         self.wheels: ours_build.OurWheels | None = None
         self.store_path = DOWNSTREAM / "results.json"
         self.packages: Path = args.packages_dir.resolve()
@@ -178,7 +200,15 @@ class Run:
 
     # -- one side of one target -------------------------------------------------
     def _result_path(self, target: Target, variant: str) -> Path:
-        return self.cache / "runs" / target.key / variant / "result.json"
+        return self._run_dir(target, variant) / "result.json"
+
+    def _run_dir(self, target: Target, variant: str) -> Path:
+        """Where one side's logs and results go; another scope gets another folder."""
+        folder = target.key
+        if target.project == "django" and self.apps != suites.DJANGO_APPS:
+            digest = hashlib.sha256(",".join(self.apps).encode()).hexdigest()[:8]
+            folder += f"-apps-{digest}"
+        return self.cache / "runs" / folder / variant
 
     def _scope(self, project: str) -> list[str]:
         """What part of the suite runs: a cached side is only comparable at the same scope."""
@@ -263,7 +293,7 @@ class Run:
         run = suites.run(
             source,
             venv,
-            self.cache / "runs" / target.key / variant,
+            self._run_dir(target, variant),
             timeout=self.args.timeout,
             django_parallel=self.args.django_parallel,
             django_apps=self.apps,
@@ -364,7 +394,7 @@ class Run:
         run = suites.rerun(
             source,
             venv,
-            self.cache / "runs" / target.key / "ours",
+            self._run_dir(target, "ours"),
             regressions,
             timeout=self.args.timeout,
         )
@@ -411,12 +441,17 @@ class Run:
             "published": report.summary_entry(published),
             "ours": report.summary_entry(ours),
             "date": (ours or published or {}).get("date"),
-            "commit": self.commit,
+            "commit": (ours or published or {}).get("commit", self.commit),
             "regressions": None,
             "notes": [],
         }
-        if self.apps != suites.DJANGO_APPS and source.project == "django":
-            entry["scope"] = "Django test apps " + ", ".join(self.apps)
+        if source.project == "django" and self.apps != suites.DJANGO_APPS:
+            if self.apps == suites.DJANGO_APPS + suites.DJANGO_EXTRA_APPS:
+                entry["scope"] = "the default Django test apps and, with --wide, " + ", ".join(
+                    suites.DJANGO_EXTRA_APPS
+                )
+            else:
+                entry["scope"] = "Django test apps " + ", ".join(self.apps)
         problems = self._side_problems(sides)
         if published is None or published.get("counts") is None:
             verdict = "no baseline"
@@ -433,6 +468,10 @@ class Run:
                 regressions=len(comparison.regressions),
                 regression_ids=comparison.regressions,
                 failing_both_ids=comparison.failing_both,
+                failing_both_reasons={
+                    test_id: _last_line(ours, test_id) or _last_line(published, test_id)
+                    for test_id in comparison.failing_both
+                },
                 fixed_ids=comparison.fixed,
                 skip_change_ids=comparison.skip_changes,
             )
@@ -500,6 +539,12 @@ class Run:
         # One closing line in the "N passed, N failed" shape CI logs understand.
         print(f"downstream: {self.passed_targets} passed, {failed_targets} failed", flush=True)
         return 1 if self.failures or failed_targets else 0
+
+
+def _last_line(side: dict[str, Any], test_id: str) -> str:
+    """The last line of a test's failure text: usually the exception and its message."""
+    lines = str(side["outcomes"]["details"].get(test_id, "")).strip().splitlines()
+    return lines[-1].strip()[:200] if lines else ""
 
 
 def _show_stack_dumps(log: Path) -> None:

@@ -41,6 +41,23 @@ DJANGO_APPS = (
     "view_tests",
 )
 
+# Further apps with async tests or asgiref imports (async auth, tasks,
+# async pagination, template rendering in async views, ...). Run with --wide:
+# they double the suite's time. Apps a release lacks (tasks before 6.0) are
+# left out for that release.
+DJANGO_EXTRA_APPS = (
+    "auth_tests",
+    "tasks",
+    "template_tests",
+    "staticfiles_tests",
+    "pagination",
+    "logging_tests",
+    "httpwrappers",
+    "generic_relations",
+    "basic",
+    "update_only_fields",
+)
+
 # From tests/requirements/py3.txt, only what those apps import: tblib makes
 # tracebacks from parallel workers readable, PyYAML is exercised by
 # timezones, tzdata backs zoneinfo. The rest needs services (memcached,
@@ -167,7 +184,7 @@ def run(
             venv,
             out_dir,
             name="",
-            labels=list(django_apps),
+            labels=[app for app in django_apps if (source.tree / "tests" / app).is_dir()],
             parallel=django_parallel,
             timeout=timeout,
         )

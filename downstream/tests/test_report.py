@@ -72,3 +72,26 @@ def test_update_readme_without_markers_says_what_is_missing(tmp_path: Path) -> N
     readme.write_text("no markers\n", encoding="utf-8")
     with pytest.raises(ValueError, match="downstream-table:start"):
         update_readme(readme, STORE)
+
+
+def test_known_causes_explain_tests_failing_either_way() -> None:
+    store = {
+        "django-latest-py3.12": _entry(
+            "django",
+            "6.1.3",
+            "3.12.1",
+            failing_both_ids=["i18n.test_compilation.PoFileTests.test_no_write_access", "x.Y.z"],
+            failing_both_reasons={
+                "i18n.test_compilation.PoFileTests.test_no_write_access": (
+                    "AssertionError: CommandError not raised"
+                ),
+                "x.Y.z": "ValueError: `bad`",
+            },
+        )
+    }
+    text = results_markdown(store)
+    assert (
+        "- `i18n.test_compilation.PoFileTests.test_no_write_access`: the machine runs as root, "
+        "so a read-only file stays writable (`AssertionError: CommandError not raised`)"
+    ) in text
+    assert "- `x.Y.z` (`ValueError: 'bad'`)" in text
