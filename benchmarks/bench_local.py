@@ -2,18 +2,28 @@
 
 Every workload returns seconds per single operation. Loops are unrolled ten
 times the same way for ``Local`` and for the references, so loop overhead
-weighs the same on both sides of each ratio. Each workload keeps the best of a
-few repeats: on a shared machine the minimum is the least noisy estimate.
+weighs the same on both sides of each ratio.
+
+On a shared machine the cost of a ~50 ns operation drifts by tens of percent
+within seconds, so the micro workloads are measured together: one session per
+setting (plain sync code, inside an asyncio task) calibrates every workload to
+~2 ms per repeat, then runs the repeats round-robin and keeps each workload's
+best. A ratio then compares numbers taken in the same time window; each
+workload still reports only its own time. References are measured in the same
+session as what they are compared with (``threading_local_*_task`` inside the
+task).
 
 The bridge workloads measure what ``sync_to_async``/``async_to_sync`` cost per
 call with 20 default-mode ``Local`` objects holding values in the caller's
 context, against the same call with none: the bridge copies contexts both ways
-and must not pay per ``Local`` for it.
+and must not pay per ``Local`` for it. Thread hops are noisier still, so the
+two callers alternate repeat by repeat in one session as well.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 import time
 from collections.abc import Callable
@@ -26,37 +36,33 @@ _UNROLL = 10
 _REPEATS = 60
 _REPEAT_SECONDS = 0.002
 
+_Run = Callable[[int], float]  # run(n) -> elapsed seconds for n unrolled iterations
 
-def _best_of(run: Callable[[int], float], operations_per_call: int) -> float:
-    """Calibrate ``run(n)`` (returns elapsed seconds) and return the best seconds/operation.
 
-    Many short repeats and their minimum: a repeat that no other process
-    interrupted is the closest to the operation's own cost.
-    """
+def _calibrate(run: _Run) -> int:
     n = 16
     while True:
         elapsed = run(n)
         if elapsed >= _REPEAT_SECONDS / 4 or n >= 1 << 22:
             break
         n *= 2
-    n = max(1, int(n * _REPEAT_SECONDS / max(elapsed, 1e-9)))
-    best = min(run(n) for _ in range(_REPEATS))
-    return best / (n * operations_per_call)
+    return max(1, int(n * _REPEAT_SECONDS / max(elapsed, 1e-9)))
 
 
-def _in_task(body: Callable[[], float]) -> float:
-    """Run ``body`` inside an asyncio task (so a loop is running in this thread)."""
-
-    async def main() -> float:
-        return body()
-
-    return asyncio.run(main())
-
-
-# --------------------------------------------------------------------------- get
+def _best_of_together(runs: dict[str, _Run]) -> dict[str, float]:
+    """Seconds per operation for each run, from round-robin repeats (best kept)."""
+    sizes = {name: _calibrate(run) for name, run in runs.items()}
+    best = dict.fromkeys(runs, float("inf"))
+    for _ in range(_REPEATS):
+        for name, run in runs.items():
+            best[name] = min(best[name], run(sizes[name]))
+    return {name: best[name] / (sizes[name] * _UNROLL) for name in runs}
 
 
-def _get_loop(obj: Any) -> Callable[[int], float]:
+# --------------------------------------------------------------------------- loops
+
+
+def _get_loop(obj: Any) -> _Run:
     def run(n: int) -> float:
         o = obj
         start = time.perf_counter()
@@ -76,7 +82,7 @@ def _get_loop(obj: Any) -> Callable[[int], float]:
     return run
 
 
-def _set_loop(obj: Any) -> Callable[[int], float]:
+def _set_loop(obj: Any) -> _Run:
     def run(n: int) -> float:
         o = obj
         start = time.perf_counter()
@@ -96,7 +102,7 @@ def _set_loop(obj: Any) -> Callable[[int], float]:
     return run
 
 
-def _set_del_loop(obj: Any) -> Callable[[int], float]:
+def _set_del_loop(obj: Any) -> _Run:
     """One operation = one set followed by one delete of the same name."""
 
     def run(n: int) -> float:
@@ -128,49 +134,7 @@ def _set_del_loop(obj: Any) -> Callable[[int], float]:
     return run
 
 
-def _prepared(obj: Any) -> Any:
-    obj.x = 1
-    return obj
-
-
-def threading_local_get() -> float:
-    return _best_of(_get_loop(_prepared(threading.local())), _UNROLL)
-
-
-def threading_local_set() -> float:
-    return _best_of(_set_loop(threading.local()), _UNROLL)
-
-
-def threading_local_set_del() -> float:
-    return _best_of(_set_del_loop(threading.local()), _UNROLL)
-
-
-def _local_get(thread_critical: bool, *, in_task: bool) -> float:
-    def body() -> float:
-        # Created and filled where it is read, as Django does per request.
-        return _best_of(_get_loop(_prepared(Local(thread_critical))), _UNROLL)
-
-    return _in_task(body) if in_task else body()
-
-
-def _local_set(thread_critical: bool, *, in_task: bool) -> float:
-    def body() -> float:
-        return _best_of(_set_loop(Local(thread_critical)), _UNROLL)
-
-    return _in_task(body) if in_task else body()
-
-
-def _local_set_del(thread_critical: bool, *, in_task: bool) -> float:
-    def body() -> float:
-        return _best_of(_set_del_loop(Local(thread_critical)), _UNROLL)
-
-    return _in_task(body) if in_task else body()
-
-
-# --------------------------------------------------------------------------- contextvars
-
-
-def contextvar_get() -> float:
+def _contextvar_get_loop() -> _Run:
     var: ContextVar[int] = ContextVar("bench")
     var.set(1)
     get = var.get
@@ -190,10 +154,10 @@ def contextvar_get() -> float:
             get()
         return time.perf_counter() - start
 
-    return _best_of(run, _UNROLL)
+    return run
 
 
-def contextvar_set() -> float:
+def _contextvar_set_loop() -> _Run:
     var: ContextVar[int] = ContextVar("bench")
     set_ = var.set
 
@@ -212,14 +176,58 @@ def contextvar_set() -> float:
             set_(i)
         return time.perf_counter() - start
 
-    return _best_of(run, _UNROLL)
+    return run
+
+
+def _filled(obj: Any) -> Any:
+    obj.x = 1
+    return obj
+
+
+def _session_runs(suffix: str) -> dict[str, _Run]:
+    """Every micro workload of one setting; objects are made where they are used."""
+    runs: dict[str, _Run] = {
+        f"threading_local_get{suffix}": _get_loop(_filled(threading.local())),
+        f"threading_local_set{suffix}": _set_loop(threading.local()),
+        f"threading_local_set_del{suffix}": _set_del_loop(threading.local()),
+    }
+    place = "task" if suffix else "sync"
+    for mode, thread_critical in (("", False), ("_critical", True)):
+        runs[f"local{mode}_get_{place}"] = _get_loop(_filled(Local(thread_critical)))
+        runs[f"local{mode}_set_{place}"] = _set_loop(Local(thread_critical))
+        runs[f"local{mode}_set_del_{place}"] = _set_del_loop(Local(thread_critical))
+    if not suffix:
+        runs["contextvar_get"] = _contextvar_get_loop()
+        runs["contextvar_set"] = _contextvar_set_loop()
+    return runs
+
+
+_sessions: dict[str, dict[str, float]] = {}
+
+
+def _measured(setting: str, name: str) -> float:
+    """Run the session of ``setting`` once per process, then answer from it."""
+    if setting not in _sessions:
+        if setting == "sync":
+            _sessions[setting] = _best_of_together(_session_runs(""))
+        else:
+
+            async def in_task() -> dict[str, float]:
+                return _best_of_together(_session_runs("_task"))
+
+            _sessions[setting] = asyncio.run(in_task())
+    return _sessions[setting][name]
+
+
+def _micro(setting: str, name: str) -> Callable[[], float]:
+    return lambda: _measured(setting, name)
 
 
 # --------------------------------------------------------------------------- the bridge
 
 _LIVE_LOCALS = 20
-_BRIDGE_CALLS = 100
-_BRIDGE_REPEATS = 30
+_BRIDGE_CALLS = 50
+_BRIDGE_REPEATS = 40
 
 
 def _fill_locals(count: int) -> list[Local]:
@@ -231,6 +239,12 @@ def _fill_locals(count: int) -> list[Local]:
     return live
 
 
+def _context_with_locals(count: int) -> tuple[contextvars.Context, list[Local]]:
+    """A fresh context in which ``count`` Locals hold values (the caller's context)."""
+    context = contextvars.Context()
+    return context, context.run(_fill_locals, count)
+
+
 def _noop() -> None:
     return None
 
@@ -239,7 +253,12 @@ async def _anoop() -> None:
     return None
 
 
-def _sync_to_async_call(live_locals: int) -> float:
+def _sync_to_async_session() -> dict[str, float]:
+    """Per-call cost of ``await sync_to_async(f)()``, callers with 0 and 20 live Locals.
+
+    Repeats alternate between a task whose context holds no Local values and
+    one whose context holds 20 Locals' values, on one loop in a fresh thread.
+    """
     try:
         from asgiref.sync import sync_to_async
     except ImportError as error:  # the bridge may not exist in an implementation
@@ -247,23 +266,29 @@ def _sync_to_async_call(live_locals: int) -> float:
 
     wrapped = sync_to_async(_noop)
 
-    async def main() -> float:
-        keep = _fill_locals(live_locals)
-        for _ in range(50):
+    async def repeat() -> float:
+        start = time.perf_counter()
+        for _ in range(_BRIDGE_CALLS):
             await wrapped()
-        best = float("inf")
-        for _ in range(_BRIDGE_REPEATS):
-            start = time.perf_counter()
-            for _ in range(_BRIDGE_CALLS):
-                await wrapped()
-            best = min(best, time.perf_counter() - start)
-        assert len(keep) == live_locals
-        return best / _BRIDGE_CALLS
+        return time.perf_counter() - start
 
-    return asyncio.run(main())
+    async def main() -> dict[str, float]:
+        loop = asyncio.get_running_loop()
+        contexts = {count: _context_with_locals(count) for count in (0, _LIVE_LOCALS)}
+        best = dict.fromkeys(contexts, float("inf"))
+        for round_number in range(_BRIDGE_REPEATS + 2):
+            for count, (context, _) in contexts.items():
+                # The task starts in a copy of ``context``: that is the caller's context.
+                elapsed = await context.run(loop.create_task, repeat())
+                if round_number >= 2:  # the first rounds warm up threads and caches
+                    best[count] = min(best[count], elapsed)
+        return {f"sync_to_async_call_{count}_locals": best[count] / _BRIDGE_CALLS for count in best}
+
+    return _in_fresh_thread(lambda: asyncio.run(main()))
 
 
-def _async_to_sync_call(live_locals: int) -> float:
+def _async_to_sync_session() -> dict[str, float]:
+    """Per-call cost of ``async_to_sync(f)()`` from sync code, with 0 and 20 live Locals."""
     try:
         from asgiref.sync import async_to_sync
     except ImportError as error:
@@ -271,85 +296,103 @@ def _async_to_sync_call(live_locals: int) -> float:
 
     wrapped = async_to_sync(_anoop)
 
-    def main() -> float:
-        keep = _fill_locals(live_locals)
-        for _ in range(20):
+    def repeat() -> float:
+        start = time.perf_counter()
+        for _ in range(_BRIDGE_CALLS):
             wrapped()
-        best = float("inf")
-        for _ in range(_BRIDGE_REPEATS):
-            start = time.perf_counter()
-            for _ in range(_BRIDGE_CALLS // 2):
-                wrapped()
-            best = min(best, time.perf_counter() - start)
-        assert len(keep) == live_locals
-        return best / (_BRIDGE_CALLS // 2)
+        return time.perf_counter() - start
 
-    # In a fresh thread with a fresh context, so values set by earlier workloads
-    # in this process do not ride along.
-    result: list[float] = []
-    thread = threading.Thread(target=lambda: result.append(main()), name="bench-async-to-sync")
+    def main() -> dict[str, float]:
+        contexts = {count: _context_with_locals(count) for count in (0, _LIVE_LOCALS)}
+        best = dict.fromkeys(contexts, float("inf"))
+        for round_number in range(_BRIDGE_REPEATS + 2):
+            for count, (context, _) in contexts.items():
+                elapsed = context.run(repeat)
+                if round_number >= 2:
+                    best[count] = min(best[count], elapsed)
+        return {f"async_to_sync_call_{count}_locals": best[count] / _BRIDGE_CALLS for count in best}
+
+    return _in_fresh_thread(main)
+
+
+def _in_fresh_thread(func: Callable[[], dict[str, float]]) -> dict[str, float]:
+    """Run ``func`` in a new thread, so nothing from earlier workloads is in its context."""
+    result: list[dict[str, float]] = []
+    thread = threading.Thread(target=lambda: result.append(func()), name="bench-bridge")
     thread.start()
     thread.join()
     if not result:
-        raise RuntimeError("async_to_sync workload failed; see the traceback above")
+        raise RuntimeError("bridge workload failed in its thread; see the traceback above")
     return result[0]
 
 
-def _run_in_fresh_thread(func: Callable[[], float]) -> float:
-    result: list[float] = []
-    thread = threading.Thread(target=lambda: result.append(func()), name="bench-fresh")
-    thread.start()
-    thread.join()
-    if not result:
-        raise RuntimeError("workload failed in its thread; see the traceback above")
-    return result[0]
+_bridge_sessions: dict[str, dict[str, float]] = {}
 
 
-def _fresh(func: Callable[[], float]) -> Callable[[], float]:
-    return lambda: _run_in_fresh_thread(func)
+def _bridge(session: Callable[[], dict[str, float]], name: str) -> Callable[[], float]:
+    def workload() -> float:
+        key = session.__name__
+        if key not in _bridge_sessions:
+            _bridge_sessions[key] = session()
+        return _bridge_sessions[key][name]
+
+    return workload
 
 
 _Workload = Callable[[], float]
 
+_SYNC_MICRO = [
+    "threading_local_get",
+    "threading_local_set",
+    "threading_local_set_del",
+    "contextvar_get",
+    "contextvar_set",
+    "local_get_sync",
+    "local_critical_get_sync",
+    "local_set_sync",
+    "local_critical_set_sync",
+    "local_set_del_sync",
+    "local_critical_set_del_sync",
+]
+_TASK_MICRO = [
+    "threading_local_get_task",
+    "threading_local_set_task",
+    "threading_local_set_del_task",
+    "local_get_task",
+    "local_critical_get_task",
+    "local_set_task",
+    "local_critical_set_task",
+    "local_set_del_task",
+    "local_critical_set_del_task",
+]
+
 WORKLOADS: dict[str, _Workload] = {
-    "threading_local_get": threading_local_get,
-    "threading_local_set": threading_local_set,
-    "threading_local_set_del": threading_local_set_del,
-    "contextvar_get": contextvar_get,
-    "contextvar_set": contextvar_set,
-    "local_get_sync": lambda: _local_get(False, in_task=False),
-    "local_get_task": lambda: _local_get(False, in_task=True),
-    "local_critical_get_sync": lambda: _local_get(True, in_task=False),
-    "local_critical_get_task": lambda: _local_get(True, in_task=True),
-    "local_set_sync": lambda: _local_set(False, in_task=False),
-    "local_set_task": lambda: _local_set(False, in_task=True),
-    "local_critical_set_sync": lambda: _local_set(True, in_task=False),
-    "local_critical_set_task": lambda: _local_set(True, in_task=True),
-    "local_set_del_sync": lambda: _local_set_del(False, in_task=False),
-    "local_set_del_task": lambda: _local_set_del(False, in_task=True),
-    "local_critical_set_del_sync": lambda: _local_set_del(True, in_task=False),
-    "local_critical_set_del_task": lambda: _local_set_del(True, in_task=True),
-    "sync_to_async_call_0_locals": _fresh(lambda: _sync_to_async_call(0)),
-    "sync_to_async_call_20_locals": _fresh(lambda: _sync_to_async_call(_LIVE_LOCALS)),
-    "async_to_sync_call_0_locals": lambda: _async_to_sync_call(0),
-    "async_to_sync_call_20_locals": lambda: _async_to_sync_call(_LIVE_LOCALS),
+    **{name: _micro("sync", name) for name in _SYNC_MICRO},
+    **{name: _micro("task", name) for name in _TASK_MICRO},
+    **{
+        f"sync_to_async_call_{count}_locals": _bridge(
+            _sync_to_async_session, f"sync_to_async_call_{count}_locals"
+        )
+        for count in (0, _LIVE_LOCALS)
+    },
+    **{
+        f"async_to_sync_call_{count}_locals": _bridge(
+            _async_to_sync_session, f"async_to_sync_call_{count}_locals"
+        )
+        for count in (0, _LIVE_LOCALS)
+    },
 }
 
 TARGETS: list[tuple[str, str, float]] = [
     *(
-        (f"local{mode}_get_{place}", "threading_local_get", 6.0)
+        (f"local{mode}_{op}_{place}", f"threading_local_{ref}{suffix}", limit)
         for mode in ("", "_critical")
-        for place in ("sync", "task")
-    ),
-    *(
-        (f"local{mode}_set_{place}", "threading_local_set", 10.0)
-        for mode in ("", "_critical")
-        for place in ("sync", "task")
-    ),
-    *(
-        (f"local{mode}_set_del_{place}", "threading_local_set_del", 10.0)
-        for mode in ("", "_critical")
-        for place in ("sync", "task")
+        for place, suffix in (("sync", ""), ("task", "_task"))
+        for op, ref, limit in (
+            ("get", "get", 6.0),
+            ("set", "set", 10.0),
+            ("set_del", "set_del", 10.0),
+        )
     ),
     ("sync_to_async_call_20_locals", "sync_to_async_call_0_locals", 1.1),
     ("async_to_sync_call_20_locals", "async_to_sync_call_0_locals", 1.1),
