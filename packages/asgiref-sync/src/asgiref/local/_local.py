@@ -26,21 +26,33 @@ _set_state = local_state.set
 
 
 def _missing(local: object, name: str) -> AttributeError:
-    return AttributeError(
-        f"{object.__repr__(local)} object has no attribute {name!r}", name=name, obj=local
+    # Misses are common (``getattr(local, "value", None)`` is how Django asks
+    # whether a translation is active), so the message is built directly
+    # rather than through object.__repr__, and name/obj are assigned rather
+    # than parsed as keyword arguments.
+    cls = type(local)
+    error = AttributeError(
+        f"<{cls.__module__}.{cls.__qualname__} object at {hex(id(local))}>"
+        f" object has no attribute {name!r}"
     )
+    error.name = name
+    error.obj = local
+    return error
 
 
 def _cannot_set_data() -> AttributeError:
     return AttributeError("Cannot set attribute '_data' on Local")
 
 
-def _fallback(local: object, name: str) -> Any:
-    """Resolve ``name`` the ordinary way (``__class__``, methods...) or fail like a miss."""
-    try:
+def _fallback(local: object, name: str, class_names: frozenset[str]) -> Any:
+    """Resolve ``name`` the ordinary way (``__class__``, methods...) or fail like a miss.
+
+    ``class_names`` is everything the concrete class defines or inherits; any
+    other name cannot resolve, so it fails without a first, discarded lookup.
+    """
+    if name in class_names:
         return _object_getattribute(local, name)
-    except AttributeError:
-        raise _missing(local, name) from None
+    raise _missing(local, name)
 
 
 @final
@@ -83,7 +95,7 @@ class _DefaultLocal(Local):  # type: ignore[misc]  # Local is final to users; it
                 return state[1][self][name]
             except KeyError:
                 pass
-        return _fallback(self, name)
+        return _fallback(self, name, _DEFAULT_CLASS_NAMES)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "_data":
@@ -159,16 +171,15 @@ class _ThreadCriticalLocal(Local):  # type: ignore[misc]  # see _DefaultLocal
                 return _namespace_of(self).__dict__[name]
             except KeyError:
                 pass
-            try:
+            if name in _CRITICAL_CLASS_NAMES:
                 return _object_getattribute(self, name)
-            except AttributeError:
-                raise _thread_local_missing(self, name) from None
+            raise _thread_local_missing(self, name)
         try:
             # AttributeError: no thread-critical value was ever set in this thread.
             return _critical_vars.var.get()[self][name]
         except (KeyError, AttributeError):
             pass
-        return _fallback(self, name)
+        return _fallback(self, name, _CRITICAL_CLASS_NAMES)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if _get_running_loop() is None:
@@ -209,6 +220,9 @@ class _ThreadCriticalLocal(Local):  # type: ignore[misc]  # see _DefaultLocal
         var.set(by_local)
 
 
+_DEFAULT_CLASS_NAMES = frozenset(dir(_DefaultLocal))
+_CRITICAL_CLASS_NAMES = frozenset(dir(_ThreadCriticalLocal))
+
 # The slot is read through its descriptor: going through ``self._namespace``
 # would re-enter ``__getattribute__``.
 _namespace_of = _ThreadCriticalLocal.__dict__["_namespace"].__get__
@@ -216,9 +230,10 @@ _namespace_of = _ThreadCriticalLocal.__dict__["_namespace"].__get__
 
 def _thread_local_missing(local: _ThreadCriticalLocal, name: str) -> AttributeError:
     # Without a loop the storage *is* a threading.local; fail the way it does.
-    return AttributeError(
-        f"'_thread._local' object has no attribute {name!r}", name=name, obj=_namespace_of(local)
-    )
+    error = AttributeError(f"'_thread._local' object has no attribute {name!r}")
+    error.name = name
+    error.obj = _namespace_of(local)
+    return error
 
 
 # Public-in-package names for the facade (asgiref's tests import the
