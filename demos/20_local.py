@@ -61,7 +61,11 @@ async def handle(user: str, ready: asyncio.Event, go: asyncio.Event) -> str:
     request.user = user
     ready.set()
     await go.wait()  # every other request has set its own value by now
-    return await sync_to_async(lambda: request.user, thread_sensitive=False)()
+    return await sync_to_async(read_user, thread_sensitive=False)()
+
+
+def read_user() -> str:
+    return str(request.user)
 
 
 async def concurrent_requests() -> None:
