@@ -279,8 +279,8 @@ class Run:
             return result
         result["setup_seconds"] = time.monotonic() - started
         result["asgiref_version"] = proof.get("asgiref_version")
-        result["proof_problems"] = list(proof.get("problems") or [])  # type: ignore[call-overload]  # JSON list
-        modules: dict[str, dict[str, Any]] = proof.get("modules") or {}  # type: ignore[assignment]  # JSON object
+        result["proof_problems"] = list(proof.get("problems") or [])
+        modules: dict[str, dict[str, Any]] = proof.get("modules") or {}
         result["import_errors"] = {
             name: info["error"] for name, info in modules.items() if info.get("error")
         }

@@ -7,6 +7,7 @@ import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .ours import DISTRIBUTIONS, OurWheels
 from .proc import run_checked, run_step
@@ -77,22 +78,21 @@ def pip_check(venv: Venv) -> None:
     venv.pip("check")
 
 
-def prove(venv: Venv, wheels: OurWheels | None) -> dict[str, object]:
+def prove(venv: Venv, wheels: OurWheels | None) -> dict[str, Any]:
     """Run the in-venv proof; ``wheels=None`` only describes the published asgiref."""
     argv = [str(venv.python), str(PROVE_SCRIPT)]
     argv += ["ours", *(str(path) for path in wheels.files)] if wheels else ["published"]
     completed = run_checked(argv, check=False)
     try:
-        report: dict[str, object] = json.loads(completed.stdout)
+        report: dict[str, Any] = json.loads(completed.stdout)
     except json.JSONDecodeError:
         report = {
             "problems": [f"proof script failed: {completed.stderr[-2000:] or completed.stdout}"]
         }
     if completed.returncode not in {0, 1}:
-        report.setdefault("problems", [])
-        problems = report["problems"]
-        assert isinstance(problems, list)
-        problems.append(f"proof script exited {completed.returncode}: {completed.stderr[-2000:]}")
+        report.setdefault("problems", []).append(
+            f"proof script exited {completed.returncode}: {completed.stderr[-2000:]}"
+        )
     return report
 
 
