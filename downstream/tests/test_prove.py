@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.util
 import json
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 
+_HAS_PIP = importlib.util.find_spec("pip") is not None
 PROVE = Path(__file__).resolve().parent.parent / "in_venv" / "downstream_prove.py"
 
 
@@ -42,8 +44,9 @@ def _wheel(folder: Path, name: str, files: dict[str, str]) -> Path:
 @pytest.fixture(scope="module")
 def environment(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[Path]]:
     root = tmp_path_factory.mktemp("prove")
-    # No pip inside: the test's own pip installs into the venv (pip --python).
-    venv.create(root / "venv", with_pip=False)
+    # The test's own pip installs into the venv (pip --python) when it has one;
+    # otherwise (a uv-made environment) the venv gets its own pip.
+    venv.create(root / "venv", with_pip=not _HAS_PIP)
     python = root / "venv" / "bin" / "python"
     wheels = [
         _wheel(root, "meta-part", {"asgiref/__init__.py": "__version__ = '9.9'\n"}),
@@ -65,7 +68,9 @@ def environment(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, l
 
 
 def _pip(python: Path) -> list[str]:
-    return [sys.executable, "-m", "pip", "--python", str(python)]
+    if _HAS_PIP:
+        return [sys.executable, "-m", "pip", "--python", str(python)]
+    return [str(python), "-m", "pip"]
 
 
 def _prove(python: Path, *args: str) -> tuple[int, dict[str, Any]]:
