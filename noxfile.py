@@ -444,8 +444,24 @@ def bench(session: nox.Session) -> None:
     )
 
 
-@nox.session(python=False)
+@nox.session(python=COMPARISON_PYTHON)
 def downstream(session: nox.Session) -> None:
     """Run Django's and Daphne's own test suites on the published asgiref and on ours."""
+    # The driver's own tests first: a broken proof step would make every later green meaningless.
+    session.install(*TEST_TOOLS)
+    with session.chdir(tempfile.gettempdir()):
+        session.run(
+            "python",
+            "-m",
+            "pytest",
+            "-q",
+            "-c",
+            str(ROOT / "pyproject.toml"),
+            "--rootdir",
+            str(ROOT),
+            "-p",
+            "no:cacheprovider",
+            str(ROOT / "downstream" / "tests"),
+        )
     python = INTERPRETERS.get(COMPARISON_PYTHON) or sys.executable
     session.run(python, str(ROOT / "downstream" / "run.py"), *session.posargs, external=True)
