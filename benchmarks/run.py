@@ -62,9 +62,15 @@ def main() -> int:
     args = parser.parse_args()
 
     modules = sorted(HERE.glob("bench_*.py"))
+    # --only names either modules (run them whole) or workloads (filter inside every module).
+    if args.only and any(args.only in m.name for m in modules):
+        modules = [m for m in modules if args.only in m.name]
+        workload_filter = ""
+    else:
+        workload_filter = args.only
     misses: list[str] = []
     for module in modules:
-        only = "" if args.only in module.name else args.only
+        only = workload_filter
         samples: dict[str, dict[str, list[float | None]]] = {"published": {}, "ours": {}}
         meta: dict[str, object] = {}
         for round_number in range(args.rounds):
