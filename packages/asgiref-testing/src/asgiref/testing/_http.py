@@ -10,7 +10,13 @@ from typing import Any
 from asgiref.typing import HTTPScope
 
 from ._communicator import AnyApplication, ApplicationCommunicator, abandon
-from ._requests import HeaderPairs, encode_headers, has_header, split_target
+from ._requests import (
+    ConnectionSettings,
+    HeaderPairs,
+    encode_headers,
+    has_header,
+    split_target,
+)
 from ._validation import (
     ProtocolViolation,
     bytes_field,
@@ -171,7 +177,7 @@ class StreamingResponse:
         return b"".join([chunk async for chunk in self])
 
 
-class HttpTester:
+class HttpTester(ConnectionSettings):
     """Send HTTP requests to an ASGI application, in-process.
 
     ``request()`` returns the whole response; ``stream()`` is an async context
@@ -196,16 +202,18 @@ class HttpTester:
         state: dict[str, Any] | None = None,
         extensions: dict[str, dict[object, object]] | None = None,
     ) -> None:
-        self.application = application
-        self.validate = validate
-        self.timeout = timeout
-        self.scheme = scheme
-        self.server = server
-        self.client = client
-        self.root_path = root_path
+        super().__init__(
+            application,
+            validate=validate,
+            timeout=timeout,
+            scheme=scheme,
+            server=server,
+            client=client,
+            root_path=root_path,
+            state=state,
+            extensions=extensions,
+        )
         self.http_version = http_version
-        self.state = state
-        self.extensions = extensions
 
     def _host(self) -> bytes:
         if self.server is None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import cast
+from typing import Any, cast
 from urllib.parse import quote, unquote
 
-__all__ = ["HeaderPairs", "encode_headers", "has_header", "split_target"]
+from ._communicator import AnyApplication
+
+__all__ = ["ConnectionSettings", "HeaderPairs", "encode_headers", "has_header", "split_target"]
 
 # What callers may pass as headers: str parts are encoded as latin-1, like HTTP/1.1 does.
 HeaderPairs = Iterable[tuple[str | bytes, str | bytes]]
@@ -73,3 +75,34 @@ def split_target(path: str, query_string: str | bytes | None) -> tuple[str, byte
 def has_header(headers: list[tuple[bytes, bytes]], name: bytes) -> bool:
     """Whether ``headers`` (already lower-cased) holds ``name``."""
     return any(key == name for key, _ in headers)
+
+
+class ConnectionSettings:
+    """The application under test and what a server would report about the connection.
+
+    Shared by the HTTP and WebSocket helpers, whose constructors set the defaults
+    that differ (the scheme, for one).
+    """
+
+    def __init__(
+        self,
+        application: AnyApplication,
+        *,
+        validate: bool,
+        timeout: float,
+        scheme: str,
+        server: tuple[str, int | None] | None,
+        client: tuple[str, int] | None,
+        root_path: str,
+        state: dict[str, Any] | None,
+        extensions: dict[str, dict[object, object]] | None,
+    ) -> None:
+        self.application = application
+        self.validate = validate
+        self.timeout = timeout
+        self.scheme = scheme
+        self.server = server
+        self.client = client
+        self.root_path = root_path
+        self.state = state
+        self.extensions = extensions

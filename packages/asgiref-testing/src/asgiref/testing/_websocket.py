@@ -9,7 +9,13 @@ from typing import Any, cast
 from asgiref.typing import WebSocketScope
 
 from ._communicator import AnyApplication, ApplicationCommunicator, abandon
-from ._requests import HeaderPairs, encode_headers, has_header, split_target
+from ._requests import (
+    ConnectionSettings,
+    HeaderPairs,
+    encode_headers,
+    has_header,
+    split_target,
+)
 from ._validation import (
     ProtocolViolation,
     bytes_field,
@@ -181,7 +187,7 @@ class WebSocketSession:
         await self._communicator.wait(self._timeout)
 
 
-class WebSocketTester:
+class WebSocketTester(ConnectionSettings):
     """Open WebSockets to an ASGI application, in-process.
 
     ``connect()`` is an async context manager yielding a :class:`WebSocketSession`
@@ -203,15 +209,17 @@ class WebSocketTester:
         state: dict[str, Any] | None = None,
         extensions: dict[str, dict[object, object]] | None = None,
     ) -> None:
-        self.application = application
-        self.validate = validate
-        self.timeout = timeout
-        self.scheme = scheme
-        self.server = server
-        self.client = client
-        self.root_path = root_path
-        self.state = state
-        self.extensions = extensions
+        super().__init__(
+            application,
+            validate=validate,
+            timeout=timeout,
+            scheme=scheme,
+            server=server,
+            client=client,
+            root_path=root_path,
+            state=state,
+            extensions=extensions,
+        )
 
     def build_scope(
         self,
