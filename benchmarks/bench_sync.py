@@ -85,6 +85,28 @@ def async_to_sync_no_loop() -> float:
     return result[0]
 
 
+def run_coroutine_threadsafe_running_loop() -> float:
+    """Reference: hand a coroutine to a loop already running in another thread, and wait.
+
+    The standard library's own cross-thread hand-off, with none of the bridge's
+    semantics: the floor for any async_to_sync that does not start a thread per call.
+    """
+    loop = asyncio.new_event_loop()
+    runner = threading.Thread(target=loop.run_forever, name="bench-running-loop")
+    runner.start()
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            asyncio.run_coroutine_threadsafe(_trivial(), loop).result()
+
+    try:
+        return _timed(run, 1)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        runner.join()
+        loop.close()
+
+
 # --- Django-shaped request ----------------------------------------------------------
 
 
@@ -232,6 +254,7 @@ def run_in_executor_default_gather1000() -> float:
 
 WORKLOADS: dict[str, Callable[[], float]] = {
     "async_to_sync_no_loop": async_to_sync_no_loop,
+    "run_coroutine_threadsafe_running_loop": run_coroutine_threadsafe_running_loop,
     "django_request_seq": django_request_seq,
     "django_request_c64": django_request_c64,
     "sync_to_async_ts_seq": sync_to_async_ts_seq,
