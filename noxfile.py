@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.parser
 import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -133,6 +134,12 @@ def build_distributions(session: nox.Session, *, sdists: bool = False) -> dict[s
     return dict(_built)
 
 
+def _requirement_name(requirement: str) -> str:
+    """The distribution name at the start of a requirement line ("asgiref-sync==3.13.0; ...")."""
+    match = re.match(r"[A-Za-z0-9._-]+", requirement.strip())
+    return match.group(0) if match else ""
+
+
 def wheel_requirements(wheel: Path) -> list[str]:
     """The Requires-Dist lines of a wheel's metadata."""
     with zipfile.ZipFile(wheel) as archive:
@@ -149,7 +156,7 @@ def sibling_closure(dists: list[str]) -> list[str]:
         changed = False
         for dist in list(wanted):
             for requirement in wheel_requirements(_built[dist]):
-                name = requirement.split("==")[0].split(";")[0].strip()
+                name = _requirement_name(requirement)
                 if name in DISTRIBUTIONS and name not in wanted:
                     wanted.add(name)
                     changed = True
@@ -166,8 +173,7 @@ def test_requirements(dist: str) -> tuple[list[str], list[str]]:
             line = raw.split("#")[0].strip()
             if not line:
                 continue
-            name = line.split("==")[0].split(">")[0].split("<")[0].split(";")[0].strip()
-            (siblings if name in DISTRIBUTIONS else external).append(line)
+            (siblings if _requirement_name(line) in DISTRIBUTIONS else external).append(line)
     return siblings, external
 
 
@@ -185,11 +191,11 @@ def _uv(session: nox.Session) -> str | None:
 class Env:
     """A throwaway virtualenv made outside nox's one-per-session model."""
 
-    def __init__(self, session: nox.Session, path: Path, python: str | None = None) -> None:
+    def __init__(self, session: nox.Session, path: Path) -> None:
         self.session = session
         self.path = path
         self.uv = _uv(session)
-        base = python or INTERPRETERS.get(str(session.python)) or sys.executable
+        base = INTERPRETERS.get(str(session.python)) or sys.executable
         shutil.rmtree(path, ignore_errors=True)
         if self.uv:
             session.run(self.uv, "venv", "-q", "-p", base, str(path), external=True)
@@ -262,9 +268,8 @@ def tests(session: nox.Session) -> None:
     only = session.posargs or list(DISTRIBUTIONS)
     for dist in only:
         siblings, external = test_requirements(dist)
+        # For the meta-package this is all six: it depends on every part.
         installed = sibling_closure([dist, *siblings])
-        if dist == "asgiref":
-            installed = list(DISTRIBUTIONS)
         env = Env(session, _env_dir(session, dist))
         env.install_ours(installed)
         env.pip("install", "-q", *TEST_TOOLS, *external)
