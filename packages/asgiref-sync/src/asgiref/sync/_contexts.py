@@ -46,7 +46,7 @@ class ThreadSensitiveContext:
 
     async def __aenter__(self) -> Self:
         if self._executor is not None:
-            if self.token is not None and not self._exited:
+            if self.token is not None:
                 raise RuntimeError("ThreadSensitiveContext is already entered")
             if self._exited:
                 raise RuntimeError(
@@ -67,12 +67,14 @@ class ThreadSensitiveContext:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if self.token is None or self._exited:
+        if self.token is None:
             return
-        self._exited = True
         thread_sensitive_context.reset(self.token)
+        # A plain context may be entered again, as if it were a fresh one.
+        self.token = None
         context_to_thread_executor.pop(self, None)
         if self._executor is not None:
+            self._exited = True
             bridge_executors.current = self._old_executor
             return
         lanes, self._lanes = self._lanes, []
@@ -97,9 +99,9 @@ class ThreadSensitiveContext:
         if executor is None:
             lane = tsc_lanes.checkout()
             context_to_thread_executor[self] = lane
-            if self._exited:
-                # A task outlived its context: nobody will exit it again, so the lane
-                # goes back when the context object is gone.
+            if self.token is None:
+                # A task outlived its context: unless the context is entered again,
+                # nobody will exit it, so the lane goes back when the object is gone.
                 weakref.finalize(self, _give_back, lane)
             else:
                 self._lanes.append(lane)
