@@ -20,6 +20,25 @@ _R = TypeVar("_R")
 _WorkItem = tuple["Future[Any]", Callable[..., Any], tuple[Any, ...], dict[str, Any]]
 
 
+def run_work_item(
+    future: Future[Any], fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    """Run one submitted call, storing its outcome (any exception) on its future.
+
+    The one work-item runner of asgiref-sync: this executor and the bridge's
+    pooled worker threads both run submitted calls through it.
+    """
+    __traceback_hide__ = True  # read by Django's debug page
+    if not future.set_running_or_notify_cancel():
+        return
+    try:
+        result = fn(*args, **kwargs)
+    except BaseException as exc:  # noqa: BLE001 - stored for the submitter, any kind
+        future.set_exception(exc)
+    else:
+        future.set_result(result)
+
+
 class _Completion(Protocol):
     """What ``run_until_future`` can wait for: a concurrent ``Future`` or the like."""
 
@@ -58,26 +77,13 @@ class CurrentThreadExecutor(Executor):
             item = get()
             if item is None:
                 return
-            self._run_item(item)
+            run_work_item(*item)
 
     def _drain(self) -> None:
         while not self._queue.empty():
             item = self._queue.get()
             if item is not None:
-                self._run_item(item)
-
-    @staticmethod
-    def _run_item(item: _WorkItem) -> None:
-        __traceback_hide__ = True  # read by Django's debug page
-        future, fn, args, kwargs = item
-        if not future.set_running_or_notify_cancel():
-            return
-        try:
-            result = fn(*args, **kwargs)
-        except BaseException as exc:  # noqa: BLE001 - stored for the submitter, any kind
-            future.set_exception(exc)
-        else:
-            future.set_result(result)
+                run_work_item(*item)
 
     def submit(self, fn: Callable[_P, _R], /, *args: _P.args, **kwargs: _P.kwargs) -> Future[_R]:
         """Queue ``fn`` for the creating thread; forward outward once this one has finished."""

@@ -11,6 +11,7 @@ so contexts copied earlier (child tasks, bridge hops) keep what they saw.
 from __future__ import annotations
 
 import threading
+import weakref
 
 # The C-level check asyncio itself uses; get_running_loop() would raise instead.
 from asyncio.events import _get_running_loop  # pyright: ignore[reportPrivateUsage]
@@ -164,6 +165,7 @@ class _ThreadCriticalLocal(Local):  # type: ignore[misc]  # see _DefaultLocal
 
     def __init__(self, thread_critical: bool = True) -> None:
         object.__setattr__(self, "_namespace", threading.local())
+        _critical_locals.add(self)
 
     def __getattribute__(self, name: str) -> Any:
         if _get_running_loop() is None:
@@ -218,6 +220,22 @@ class _ThreadCriticalLocal(Local):  # type: ignore[misc]  # see _DefaultLocal
             del values[name]
             by_local[self] = values
         var.set(by_local)
+
+
+# Every live thread-critical Local, so a pooled thread can be emptied of their values.
+_critical_locals: weakref.WeakSet[_ThreadCriticalLocal] = weakref.WeakSet()
+
+
+def forget_thread_values() -> None:
+    """Drop every thread-critical value the calling thread holds, as if it had just started.
+
+    The bridge calls this in a pooled thread before handing it to its next
+    user: a reused thread must look like the new thread the published asgiref
+    would have started. Default-mode values live in contexts, not threads.
+    """
+    _critical_vars.__dict__.clear()
+    for local in list(_critical_locals):
+        _namespace_of(local).__dict__.clear()
 
 
 _DEFAULT_CLASS_NAMES = frozenset(dir(_DefaultLocal))

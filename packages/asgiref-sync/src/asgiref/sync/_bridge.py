@@ -27,15 +27,16 @@ from ..local import Local
 from ..local._ownership import claim_current_context
 from . import _state
 from ._context_copy import restore_context
-from ._contexts import runner_for
+from . import _fork
+from ._contexts import loop_thread_for
 from ._coroutines import iscoroutinefunction, markcoroutinefunction
-from ._loop_runner import loop_runners
+from ._loop_runner import loop_threads, run_call
 
 if TYPE_CHECKING:
     import weakref
 
     from ._contexts import AsyncSingleThreadContext, ThreadSensitiveContext
-    from ._loop_runner import LoopRunner
+    from ._workers import Worker
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -390,7 +391,7 @@ def _forget_process_wide_executor_after_fork() -> None:
     _process_id = os.getpid()
 
 
-os.register_at_fork(after_in_child=_forget_process_wide_executor_after_fork)
+_fork.after_fork_in_child(_forget_process_wide_executor_after_fork)
 
 
 def _has_running_loop() -> bool:
@@ -416,7 +417,7 @@ class AsyncToSync(Generic[_P, _R]):
         _state.async_single_thread_context
     )
     context_to_thread_executor: ClassVar[
-        weakref.WeakKeyDictionary[AsyncSingleThreadContext, LoopRunner]
+        weakref.WeakKeyDictionary[AsyncSingleThreadContext, Worker]
     ] = _state.async_single_thread_runners
 
     awaitable: Callable[_P, Awaitable[_R]]
@@ -498,10 +499,10 @@ class AsyncToSync(Generic[_P, _R]):
         single_thread = _async_single_thread_context.get(None)
         wrapped = _own_loop_main(main, current_executor)
         if single_thread is not None:
-            done = runner_for(single_thread).run(wrapped, context, release=False)
+            done = run_call(loop_thread_for(single_thread), wrapped, context, release_to=None)
         else:
-            # Handed back to the pool by the runner itself, before this thread wakes up.
-            done = loop_runners.checkout().run(wrapped, context, release=True)
+            # Handed back to the pool in its own thread, before this thread wakes up.
+            done = run_call(loop_threads.checkout(), wrapped, context, release_to=loop_threads)
         current_executor.run_until_future(done)
         done.result()
 

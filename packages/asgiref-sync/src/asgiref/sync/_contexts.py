@@ -10,7 +10,7 @@ from concurrent.futures import Executor, Future
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from ._loop_runner import LoopRunner, loop_runners
+from ._loop_runner import loop_threads
 from ._state import (
     async_single_thread_context,
     async_single_thread_runners,
@@ -141,21 +141,21 @@ class AsyncSingleThreadContext:
         token = self._entries.pop() if self._entries else None
         if token is None:
             return
-        runner = async_single_thread_runners.pop(self, None)
-        if runner is not None:
-            # Wait for calls still queued on the runner, then return it to the pool.
-            runner.submit(loop_runners.checkin, runner).result()
+        worker = async_single_thread_runners.pop(self, None)
+        if worker is not None:
+            # Wait for calls still queued on the thread, then return it to the pool.
+            worker.submit(loop_threads.checkin, worker).result()
         async_single_thread_context.reset(token)
 
 
 _runner_lock = threading.Lock()
 
 
-def runner_for(context: AsyncSingleThreadContext) -> LoopRunner:
-    """The loop runner shared by the calls made inside ``context``."""
+def loop_thread_for(context: AsyncSingleThreadContext) -> Worker:
+    """The loop thread shared by the calls made inside ``context``."""
     with _runner_lock:
-        runner = async_single_thread_runners.get(context)
-        if runner is None:
-            runner = loop_runners.checkout()
-            async_single_thread_runners[context] = runner
-        return runner
+        worker = async_single_thread_runners.get(context)
+        if worker is None:
+            worker = loop_threads.checkout()
+            async_single_thread_runners[context] = worker
+        return worker

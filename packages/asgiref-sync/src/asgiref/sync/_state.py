@@ -9,7 +9,6 @@ thread: executors and workers are created on first use.
 from __future__ import annotations
 
 import contextvars
-import os
 import threading
 import weakref
 from asyncio import AbstractEventLoop
@@ -17,13 +16,13 @@ from typing import TYPE_CHECKING
 
 from ..current_thread_executor import CurrentThreadExecutor
 from ..local import Local
+from . import _fork
 from ._workers import Worker, WorkerPool
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 
     from ._contexts import AsyncSingleThreadContext, ThreadSensitiveContext
-    from ._loop_runner import LoopRunner
 
 # Set in every thread that runs a sync_to_async function: main_event_loop,
 # main_event_loop_pid, task_context (and bridge_of_main_loop, ours).
@@ -49,17 +48,13 @@ loop_thread_executors: dict[AbstractEventLoop, CurrentThreadExecutor] = {}
 async_single_thread_context: contextvars.ContextVar[AsyncSingleThreadContext] = (
     contextvars.ContextVar("async_single_thread_context")
 )
-# AsyncSingleThreadContext -> the loop runner all its calls use.
-async_single_thread_runners: weakref.WeakKeyDictionary[AsyncSingleThreadContext, LoopRunner] = (
+# AsyncSingleThreadContext -> the loop thread all its calls use.
+async_single_thread_runners: weakref.WeakKeyDictionary[AsyncSingleThreadContext, Worker] = (
     weakref.WeakKeyDictionary()
 )
 
 # Dedicated threads of ThreadSensitiveContexts, reused from one context to the next.
-tsc_lanes: WorkerPool[Worker] = WorkerPool(Worker, "asgiref-tsc-lane")
+tsc_lanes = WorkerPool("asgiref-tsc-lane")
 
-
-def _forget_parent_loops() -> None:
-    loop_thread_executors.clear()
-
-
-os.register_at_fork(after_in_child=_forget_parent_loops)
+# The parent's calls in flight do not exist in a forked child.
+_fork.after_fork_in_child(loop_thread_executors.clear)
