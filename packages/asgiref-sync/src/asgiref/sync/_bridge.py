@@ -20,7 +20,7 @@ from asyncio.events import _get_running_loop  # pyright: ignore[reportPrivateUsa
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from types import FunctionType, TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 from ..current_thread_executor import CurrentThreadExecutor
 from ..local import Local
@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
+# A decorated method's first parameter and the rest, which its bound form takes.
+_Instance = TypeVar("_Instance")
+_BoundP = ParamSpec("_BoundP")
 
 _ExcInfo = tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None]
 
@@ -369,6 +372,18 @@ class SyncToAsync(Generic[_P, _R]):
                 return func(*args, **kwargs)
         return func(*args, **kwargs)
 
+    # Instance access binds the instance as the first argument, as a method's self
+    # is bound. Class access binds None (not a usable signature), so it is left unchecked.
+    @overload
+    def __get__(self, parent: None, objtype: Any) -> Callable[..., Coroutine[Any, Any, _R]]: ...
+
+    @overload
+    def __get__(
+        self: Callable[Concatenate[_Instance, _BoundP], Coroutine[Any, Any, _R]],
+        parent: _Instance,
+        objtype: Any,
+    ) -> Callable[_BoundP, Coroutine[Any, Any, _R]]: ...
+
     def __get__(self, parent: Any, objtype: Any) -> Callable[..., Coroutine[Any, Any, _R]]:
         bound = functools.partial(self.__call__, parent)
         return functools.update_wrapper(bound, self.func)
@@ -434,6 +449,10 @@ class AsyncToSync(Generic[_P, _R]):
             warnings.warn(
                 "async_to_sync was passed a non-async-marked callable", UserWarning, stacklevel=2
             )
+        # Name, docs and __wrapped__ only: the awaitable's __dict__ can hold a coroutine
+        # marker (every SyncToAsync has one), which would make this sync wrapper report
+        # as a coroutine function, or names that would hide this class's methods.
+        functools.update_wrapper(self, awaitable, updated=())
         self.awaitable = awaitable
         bound_to = getattr(wrapped, "__self__", _UNBOUND)
         if bound_to is not _UNBOUND:
@@ -542,6 +561,15 @@ class AsyncToSync(Generic[_P, _R]):
             call_result.set_exception(outcome)
         else:
             call_result.set_result(result)
+
+    # Bound as SyncToAsync.__get__ binds (see there).
+    @overload
+    def __get__(self, parent: None, objtype: Any) -> Callable[..., _R]: ...
+
+    @overload
+    def __get__(
+        self: Callable[Concatenate[_Instance, _BoundP], _R], parent: _Instance, objtype: Any
+    ) -> Callable[_BoundP, _R]: ...
 
     def __get__(self, parent: Any, objtype: Any) -> Callable[..., _R]:
         bound = functools.partial(self.__call__, parent)
