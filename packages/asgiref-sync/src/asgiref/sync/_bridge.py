@@ -39,8 +39,8 @@ if TYPE_CHECKING:
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
-# A decorated method's first parameter and the rest, which its bound form takes.
-_Instance = TypeVar("_Instance")
+# A wrapped callable's first parameter, and the rest: what its bound form takes.
+_First = TypeVar("_First")
 _BoundP = ParamSpec("_BoundP")
 
 _ExcInfo = tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None]
@@ -372,17 +372,36 @@ class SyncToAsync(Generic[_P, _R]):
                 return func(*args, **kwargs)
         return func(*args, **kwargs)
 
-    # Instance access binds the instance as the first argument, as a method's self
-    # is bound. Class access binds None (not a usable signature), so it is left unchecked.
+    # The overloads give a bound method the wrapped signature minus its first parameter.
+    # Type checkers also call this under @classmethod and @staticmethod (the runtime does
+    # not), so the case is told from what the first parameter accepts, in this order:
+    # the class (a classmethod, bound to it); the instance (a method, bound to it); an
+    # instance, through the class (the runtime binds None there: calls are unchecked);
+    # none of these (a staticmethod, unbound). A staticmethod whose first parameter takes
+    # the class or its instances (object, Any) is therefore typed as bound.
     @overload
-    def __get__(self, parent: None, objtype: Any) -> Callable[..., Coroutine[Any, Any, _R]]: ...
+    def __get__(
+        self: Callable[Concatenate[_First, _BoundP], Coroutine[Any, Any, _R]],
+        parent: object,
+        objtype: _First,
+    ) -> Callable[_BoundP, Coroutine[Any, Any, _R]]: ...
 
     @overload
     def __get__(
-        self: Callable[Concatenate[_Instance, _BoundP], Coroutine[Any, Any, _R]],
-        parent: _Instance,
+        self: Callable[Concatenate[_First, _BoundP], Coroutine[Any, Any, _R]],
+        parent: _First,
         objtype: Any,
     ) -> Callable[_BoundP, Coroutine[Any, Any, _R]]: ...
+
+    @overload
+    def __get__(
+        self: Callable[Concatenate[_First, _BoundP], Coroutine[Any, Any, _R]],
+        parent: None,
+        objtype: type[_First],
+    ) -> Callable[..., Coroutine[Any, Any, _R]]: ...
+
+    @overload
+    def __get__(self, parent: object, objtype: Any) -> Callable[_P, Coroutine[Any, Any, _R]]: ...
 
     def __get__(self, parent: Any, objtype: Any) -> Callable[..., Coroutine[Any, Any, _R]]:
         bound = functools.partial(self.__call__, parent)
@@ -562,14 +581,24 @@ class AsyncToSync(Generic[_P, _R]):
         else:
             call_result.set_result(result)
 
-    # Bound as SyncToAsync.__get__ binds (see there).
+    # Told apart as in SyncToAsync.__get__.
     @overload
-    def __get__(self, parent: None, objtype: Any) -> Callable[..., _R]: ...
+    def __get__(
+        self: Callable[Concatenate[_First, _BoundP], _R], parent: object, objtype: _First
+    ) -> Callable[_BoundP, _R]: ...
 
     @overload
     def __get__(
-        self: Callable[Concatenate[_Instance, _BoundP], _R], parent: _Instance, objtype: Any
+        self: Callable[Concatenate[_First, _BoundP], _R], parent: _First, objtype: Any
     ) -> Callable[_BoundP, _R]: ...
+
+    @overload
+    def __get__(
+        self: Callable[Concatenate[_First, _BoundP], _R], parent: None, objtype: type[_First]
+    ) -> Callable[..., _R]: ...
+
+    @overload
+    def __get__(self, parent: object, objtype: Any) -> Callable[_P, _R]: ...
 
     def __get__(self, parent: Any, objtype: Any) -> Callable[..., _R]:
         bound = functools.partial(self.__call__, parent)
