@@ -122,3 +122,14 @@ def wrong_wrapped_callables() -> None:
     # async_to_sync needs a callable returning an awaitable.
     async_to_sync(str.upper)  # type: ignore[arg-type]
     sync_to_async(1)  # type: ignore[call-overload]
+
+
+def for_class(cls: type[Repository]) -> str:
+    return cls.__name__
+
+
+def wrong_decorator_order() -> None:
+    # A classmethod object is not callable (TypeError at runtime): apply classmethod last.
+    # Written as a call: the checkers accept the @-decorator form of the same mistake.
+    sync_to_async(classmethod(for_class))  # type: ignore[call-overload]
+    async_to_sync(classmethod(for_class))  # type: ignore[call-overload]
