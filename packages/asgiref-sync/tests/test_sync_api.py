@@ -211,13 +211,6 @@ def test_async_to_sync_does_not_warn_for_async_callables() -> None:
     async_to_sync(AsyncCallable())
 
 
-def test_async_to_sync_has_no_metadata_of_its_own() -> None:
-    wrapper: Any = async_to_sync(coro_fn)
-    assert wrapper.awaitable is coro_fn
-    with pytest.raises(AttributeError):
-        wrapper.__name__  # noqa: B018 - the missing attribute is the point
-
-
 def test_bad_awaitables_fail_at_call_time_in_the_caller() -> None:
     with pytest.warns(UserWarning, match="non-async-marked"):
         not_callable: Any = AsyncToSync(1)  # type: ignore[arg-type]

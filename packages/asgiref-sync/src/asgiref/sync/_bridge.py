@@ -20,7 +20,7 @@ from asyncio.events import _get_running_loop  # pyright: ignore[reportPrivateUsa
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from types import FunctionType, TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 from ..current_thread_executor import CurrentThreadExecutor
 from ..local import Local
@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
+# A wrapped callable's first parameter, and the rest: what its bound form takes.
+_First = TypeVar("_First")
+_BoundP = ParamSpec("_BoundP")
 
 _ExcInfo = tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None]
 
@@ -370,6 +373,37 @@ class SyncToAsync(Generic[_P, _R]):
                 return func(*args, **kwargs)
         return func(*args, **kwargs)
 
+    # The overloads give a bound method the wrapped signature minus its first parameter.
+    # Type checkers also call this under @classmethod and @staticmethod (the runtime does
+    # not), so the case is told from what the first parameter accepts, in this order:
+    # the class (a classmethod, bound to it); the instance (a method, bound to it); an
+    # instance, through the class (the runtime binds None there: calls are unchecked);
+    # none of these (a staticmethod, unbound). A staticmethod whose first parameter takes
+    # the class or its instances (object, Any) is therefore typed as bound.
+    @overload
+    def __get__(
+        self: Callable[Concatenate[_First, _BoundP], Coroutine[Any, Any, _R]],
+        parent: object,
+        objtype: _First,
+    ) -> Callable[_BoundP, Coroutine[Any, Any, _R]]: ...
+
+    @overload
+    def __get__(
+        self: Callable[Concatenate[_First, _BoundP], Coroutine[Any, Any, _R]],
+        parent: _First,
+        objtype: Any,
+    ) -> Callable[_BoundP, Coroutine[Any, Any, _R]]: ...
+
+    @overload
+    def __get__(
+        self: Callable[Concatenate[_First, _BoundP], Coroutine[Any, Any, _R]],
+        parent: None,
+        objtype: type[_First],
+    ) -> Callable[..., Coroutine[Any, Any, _R]]: ...
+
+    @overload
+    def __get__(self, parent: object, objtype: Any) -> Callable[_P, Coroutine[Any, Any, _R]]: ...
+
     def __get__(self, parent: Any, objtype: Any) -> Callable[..., Coroutine[Any, Any, _R]]:
         bound = functools.partial(self.__call__, parent)
         return functools.update_wrapper(bound, self.func)
@@ -435,6 +469,10 @@ class AsyncToSync(Generic[_P, _R]):
             warnings.warn(
                 "async_to_sync was passed a non-async-marked callable", UserWarning, stacklevel=2
             )
+        # Name, docs and __wrapped__ only: the awaitable's __dict__ can hold a coroutine
+        # marker (every SyncToAsync has one), which would make this sync wrapper report
+        # as a coroutine function, or names that would hide this class's methods.
+        functools.update_wrapper(self, awaitable, updated=())
         self.awaitable = awaitable
         bound_to = getattr(wrapped, "__self__", _UNBOUND)
         if bound_to is not _UNBOUND:
@@ -543,6 +581,25 @@ class AsyncToSync(Generic[_P, _R]):
             call_result.set_exception(outcome)
         else:
             call_result.set_result(result)
+
+    # Told apart as in SyncToAsync.__get__.
+    @overload
+    def __get__(
+        self: Callable[Concatenate[_First, _BoundP], _R], parent: object, objtype: _First
+    ) -> Callable[_BoundP, _R]: ...
+
+    @overload
+    def __get__(
+        self: Callable[Concatenate[_First, _BoundP], _R], parent: _First, objtype: Any
+    ) -> Callable[_BoundP, _R]: ...
+
+    @overload
+    def __get__(
+        self: Callable[Concatenate[_First, _BoundP], _R], parent: None, objtype: type[_First]
+    ) -> Callable[..., _R]: ...
+
+    @overload
+    def __get__(self, parent: object, objtype: Any) -> Callable[_P, _R]: ...
 
     def __get__(self, parent: Any, objtype: Any) -> Callable[..., _R]:
         bound = functools.partial(self.__call__, parent)
