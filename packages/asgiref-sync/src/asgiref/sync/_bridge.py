@@ -25,9 +25,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, Generic, ParamSpec
 from ..current_thread_executor import CurrentThreadExecutor
 from ..local import Local
 from ..local._ownership import claim_current_context
-from . import _state
+from . import _fork, _state
 from ._context_copy import restore_context
-from . import _fork
 from ._contexts import loop_thread_for
 from ._coroutines import iscoroutinefunction, markcoroutinefunction
 from ._loop_runner import loop_threads, run_call

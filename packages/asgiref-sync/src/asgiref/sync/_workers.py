@@ -44,7 +44,7 @@ _pools: list[WorkerPool] = []
 
 def set_idle_timeout(seconds: float) -> float:
     """Set how long idle pooled workers wait before retiring; return the previous value."""
-    global _idle_timeout  # noqa: PLW0603 - one process-wide setting
+    global _idle_timeout
     previous, _idle_timeout = _idle_timeout, seconds
     return previous
 
@@ -176,15 +176,15 @@ class WorkerPool:
         with self._lock:
             return len(self._idle)
 
-    def _forget_after_fork(self) -> None:
-        # The idle workers' threads stayed in the parent.
+    def forget_after_fork(self) -> None:
+        """In a forked child: drop the idle workers (their threads stayed in the parent)."""
         self._lock = threading.Lock()
         self._idle = []
 
 
 def _forget_idle_workers_after_fork() -> None:
     for pool in _pools:
-        pool._forget_after_fork()  # noqa: SLF001 - this module's own class
+        pool.forget_after_fork()
 
 
 _fork.after_fork_in_child(_forget_idle_workers_after_fork)
