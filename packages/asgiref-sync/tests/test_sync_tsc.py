@@ -114,6 +114,8 @@ async def test_executor_context_restores_bridge_and_parent() -> None:
 
 @pytest.mark.anyio
 async def test_late_call_after_plain_context_exit_gets_a_thread() -> None:
+    # As published: a new thread, never the one the context's own calls ran on
+    # (that one is back in the pool, and would be the next one handed out).
     go = asyncio.Event()
 
     async def late() -> threading.Thread:
@@ -121,7 +123,9 @@ async def test_late_call_after_plain_context_exit_gets_a_thread() -> None:
         return await sync_to_async(threading.current_thread)()
 
     async with ThreadSensitiveContext():
+        context_thread = await sync_to_async(threading.current_thread)()
         task = asyncio.create_task(late())
     go.set()
-    thread = await task
+    thread = await asyncio.wait_for(task, timeout=10)
     assert thread is not threading.current_thread()
+    assert thread is not context_thread

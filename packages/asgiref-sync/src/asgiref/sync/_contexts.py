@@ -97,14 +97,16 @@ class ThreadSensitiveContext:
             )
         executor = context_to_thread_executor.get(self)
         if executor is None:
-            lane = tsc_lanes.checkout()
-            context_to_thread_executor[self] = lane
             if self.token is None:
-                # A task outlived its context: unless the context is entered again,
+                # A task outlived its context. As published, it gets a new thread
+                # (never the context's own); unless the context is entered again,
                 # nobody will exit it, so the lane goes back when the object is gone.
+                lane = tsc_lanes.start_new()
                 weakref.finalize(self, _give_back, lane)
             else:
+                lane = tsc_lanes.checkout()
                 self._lanes.append(lane)
+            context_to_thread_executor[self] = lane
             executor = lane
         return executor
 

@@ -134,6 +134,10 @@ class WorkerPool:
         with self._lock:
             if self._idle:
                 return self._idle.pop()
+        return self.start_new()
+
+    def start_new(self) -> Worker:
+        """A worker with a thread nobody has used yet; it joins the pool once checked in."""
         return Worker(self, f"{self._name_prefix}-{next(self._numbers)}")
 
     def checkin(self, worker: Worker) -> None:
