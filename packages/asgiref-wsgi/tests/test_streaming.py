@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
 import pytest
+from asgiref.testing import ApplicationCommunicator
 from asgiref.wsgi import ClientDisconnected, RequestBodyTooLarge, WsgiToAsgi
 
 
@@ -463,6 +464,51 @@ async def test_disconnect_while_sending_the_response() -> None:
     assert tracked.closes == 1
     assert exits == ["closed"]
     assert sent < 2000
+
+
+async def test_disconnect_before_the_response_started_still_sends_all_of_it() -> None:
+    # The adapter reads the disconnect (it watches for one once the body is complete),
+    # and still sends the whole response, as the published adapter does.
+    disconnect_taken = threading.Event()
+
+    def app(environ: Environ, start_response: StartResponse) -> Iterator[bytes]:
+        assert disconnect_taken.wait(PATIENCE)
+        start_response("200 OK", [])
+        yield b"a"
+        yield b"b"
+
+    incoming = [*requests([b"body"]), {"type": "http.disconnect"}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        if not incoming:
+            await asyncio.Event().wait()
+        message = incoming.pop(0)
+        if message["type"] == "http.disconnect":
+            disconnect_taken.set()
+        return message
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await WsgiToAsgi(app)(scope(), receive, send)
+    assert [m.get("body") for m in sent] == [None, b"a", b"b", None]
+
+
+async def test_disconnect_during_a_streamed_response_stops_and_closes_it() -> None:
+    tracked = Tracked(b"tick" for _ in range(10_000_000))
+
+    def app(environ: Environ, start_response: StartResponse) -> Tracked:
+        start_response("200 OK", [])
+        return tracked
+
+    communicator = ApplicationCommunicator(WsgiToAsgi(app), scope(method="GET"))
+    await communicator.send_input({"type": "http.request"})
+    assert (await communicator.receive_output(PATIENCE))["type"] == "http.response.start"
+    assert (await communicator.receive_output(PATIENCE))["body"] == b"tick"
+    await communicator.send_input({"type": "http.disconnect"})
+    await communicator.wait(PATIENCE)
+    assert tracked.closes == 1
 
 
 async def test_cancelled_request_unblocks_the_reading_thread() -> None:
