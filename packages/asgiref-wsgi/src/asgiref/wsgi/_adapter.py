@@ -172,6 +172,7 @@ class WsgiToAsgiInstance:
         self._cancelled = False
         self._replacement: list[Message] = []
         self._watcher: asyncio.Task[None] | None = None
+        self._streaming = False
         # The WSGI thread's bridges to the loop, made when first needed.
         self._pusher: AsyncToSync[[list[Message]], None] | None = None
         self._fetcher: AsyncToSync[[], Fetched] | None = None
@@ -192,7 +193,7 @@ class WsgiToAsgiInstance:
 
         self._server_context = contextvars.copy_context()
         receiver = self._receiver = RequestReceiver(receive, self.max_request_body_size)
-        sender = self._sender = ResponseSender(send)
+        sender = self._sender = ResponseSender(send, self._in_server_context)
         try:
             first_part = await receiver.read(PREBUFFER_BYTES)
         except (ClientDisconnected, RequestBodyTooLarge):
@@ -213,8 +214,6 @@ class WsgiToAsgiInstance:
             await _answer(send, 413, too_large_text(limit))
             return
 
-        if receiver.complete:
-            self._watch_for_disconnect()
         try:
             await self._respond_in_thread(environ)
         finally:
@@ -247,6 +246,8 @@ class WsgiToAsgiInstance:
         except Exception as exc:  # noqa: BLE001 - settled below
             error = exc
             tail = []
+        finally:
+            sender.cancel()  # only left running when this task was cancelled
         self._settle(error)
         if self._body_refused:
             await sender.send_instead(self._replacement)
@@ -255,14 +256,19 @@ class WsgiToAsgiInstance:
 
     async def _serve_in_thread(self, environ: Environ) -> list[Message]:
         try:
-            return await _serve(self, environ)
+            tail = await _serve(self, environ)
+            await self._sender.flush()
         except BaseException as exc:
             if not isinstance(exc, Exception):
                 # Cancelled: the thread's next hop must fail at once, because leaving
                 # the ThreadSensitiveContext waits for the thread to finish.
                 self._sender.stop(_request_cancelled)
                 self._body.close(_request_cancelled)
+            else:
+                # What the application sent before it failed goes out first.
+                await self._sender.flush()
             raise
+        return tail
 
     def _settle(self, error: Exception | None) -> None:
         """Raise what the application ended with, unless it ended the way clients end them."""
@@ -287,7 +293,19 @@ class WsgiToAsgiInstance:
         raise error
 
     def _watch_for_disconnect(self) -> None:
-        self._watcher = self._in_server_context(self._disconnect_watch())
+        """Watch for http.disconnect once the response streams and the body is read.
+
+        Not before: a response sent in one go (a list) is sent in full anyway, as the
+        published adapter does, so watching would only cost a task per request.
+        """
+        if self._watcher is None and self._streaming and self._receiver.complete:
+            self._watcher = self._in_server_context(self._disconnect_watch())
+
+    async def _deliver(self, messages: list[Message]) -> None:
+        """The WSGI thread's hop for a streamed batch."""
+        self._streaming = True
+        self._watch_for_disconnect()
+        await self._sender.deliver(messages)
 
     def _in_server_context(self, coroutine: Coroutine[Any, Any, _T]) -> asyncio.Task[_T]:
         """A task that talks to the server in the context the ASGI call came with.
@@ -299,10 +317,6 @@ class WsgiToAsgiInstance:
         request must not inherit this one's threads.
         """
         return self._server_context.run(asyncio.get_running_loop().create_task, coroutine)
-
-    async def _deliver(self, messages: list[Message]) -> None:
-        """The WSGI thread's hop to send a batch."""
-        await self._in_server_context(self._sender.deliver(messages))
 
     async def _fetch_more(self) -> Fetched:
         """The WSGI thread's hop for more of the body."""
@@ -337,8 +351,7 @@ class WsgiToAsgiInstance:
                 logger.debug("client disconnected while the application read the body")
                 self._sender.stop(_disconnected_while_sending)
             raise
-        if receiver.complete:
-            self._watch_for_disconnect()
+        self._watch_for_disconnect()
         return chunks, receiver.complete
 
     def _refuse_body(self) -> None:
