@@ -576,6 +576,28 @@ async def test_send_failing_with_oserror_ends_the_request_quietly() -> None:
     assert sends < 10_000
 
 
+async def test_the_application_sees_a_failed_send_as_client_disconnected() -> None:
+    seen: list[BaseException] = []
+
+    def app(environ: Environ, start_response: StartResponse) -> Iterator[bytes]:
+        write = start_response("200 OK", [])
+        try:
+            for _ in range(10_000):
+                write(b"w" * 1024)
+        except OSError as exc:
+            seen.append(exc)
+        return iter([])
+
+    async def send(message: dict[str, Any]) -> None:
+        raise ConnectionResetError("peer went away")
+
+    server = Server(requests([b""]))
+    await WsgiToAsgi(app)(scope(method="GET"), server.receive, send)
+    assert len(seen) == 1
+    assert isinstance(seen[0], ClientDisconnected)
+    assert isinstance(seen[0].__cause__, ConnectionResetError)
+
+
 async def test_application_failure_after_the_client_left_is_logged(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -659,23 +681,26 @@ async def test_non_request_message_during_the_body() -> None:
     assert len(errors) == 1
 
 
+NOT_A_REQUEST = (ValueError, exact("WSGI wrapper received a non-HTTP-request message"))
+
+
 @pytest.mark.parametrize(
-    "message",
-    [{"type": "http.response.start"}, {"type": "http.request", "body": "text"}],
-    ids=["not-a-request", "str-body"],
+    ("message", "expected"),
+    [
+        ({"type": "http.response.start"}, NOT_A_REQUEST),
+        ({"body": b"no type"}, NOT_A_REQUEST),
+        ({"type": "http.request", "body": "text"}, (TypeError, "body must be bytes")),
+        ("http.request", (TypeError, "receive\\(\\) must return a message dict, got str")),
+    ],
+    ids=["not-a-request", "no-type", "str-body", "not-a-dict"],
 )
 async def test_bad_message_before_the_app_starts_is_raised_without_calling_it(
-    message: dict[str, Any],
+    message: Any, expected: tuple[type[Exception], str]
 ) -> None:
     def app(environ: Environ, start_response: StartResponse) -> list[bytes]:
         raise AssertionError("not called")
 
     server = Server([message])
-    expected = (
-        (ValueError, exact("WSGI wrapper received a non-HTTP-request message"))
-        if message["type"] != "http.request"
-        else (TypeError, "body must be bytes")
-    )
     with pytest.raises(expected[0], match=expected[1]):
         await WsgiToAsgi(app)(scope(), server.receive, server.send)
     assert server.sent == []

@@ -193,7 +193,7 @@ class WsgiToAsgiInstance:
 
         self._server_context = contextvars.copy_context()
         receiver = self._receiver = RequestReceiver(receive, self.max_request_body_size)
-        sender = self._sender = ResponseSender(send, self._in_server_context)
+        self._sender = ResponseSender(send, self._in_server_context)
         try:
             first_part = await receiver.read(PREBUFFER_BYTES)
         except (ClientDisconnected, RequestBodyTooLarge):
@@ -323,7 +323,7 @@ class WsgiToAsgiInstance:
         return await self._in_server_context(self._read_more())
 
     async def _disconnect_watch(self) -> None:
-        """After the body: a server answers receive() with http.disconnect when the client leaves."""
+        """After the body, a server answers receive() with http.disconnect if the client left."""
         try:
             message = await self._receiver.receive_after_body()
         except Exception as exc:  # noqa: BLE001 - only the watch failed; the request goes on
@@ -399,8 +399,7 @@ class WsgiToAsgiInstance:
             if self.response_started:
                 raise
             logger.exception(
-                "WSGI application %r gave start_response an invalid status or header; "
-                "answered 500",
+                "WSGI application %r gave start_response an invalid status or header; answered 500",
                 self.wsgi_application,
             )
             self.response_started = True
@@ -409,7 +408,7 @@ class WsgiToAsgiInstance:
             if self._cancelled:
                 # The application saw ClientDisconnected; the bridge must see the
                 # cancellation, or it would take the call as completed.
-                raise asyncio.CancelledError  # noqa: B012 - replaces whatever was raised
+                raise asyncio.CancelledError
         return messages
 
     def _respond(self, environ: Environ) -> list[Message]:

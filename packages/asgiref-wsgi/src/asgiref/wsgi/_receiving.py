@@ -9,6 +9,7 @@ body is read ``REFILL_BYTES`` at a time as the application asks for it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 from ._errors import ClientDisconnected, RequestBodyTooLarge
@@ -77,6 +78,10 @@ class RequestReceiver:
     async def _next_chunk(self) -> tuple[bytes, bool]:
         try:
             message = await self._receive()
+            if not isinstance(message, Mapping):
+                raise TypeError(
+                    f"receive() must return a message dict, got {type(message).__name__}"
+                )
             kind = message.get("type")
             if kind == "http.request":
                 chunk = message.get("body", b"")

@@ -13,6 +13,7 @@ stays bounded.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Coroutine
 from typing import Any, Final
 
@@ -132,7 +133,7 @@ class ResponseSender:
                 await self._send(message)
             except Exception as exc:  # noqa: BLE001 - any failure of send() ends the response
                 self.send_error = exc
-                self.stop(lambda: _send_failed(exc))
+                self.stop(functools.partial(_send_failed, exc))
                 return
 
 
