@@ -246,8 +246,6 @@ class WsgiToAsgiInstance:
         except Exception as exc:  # noqa: BLE001 - settled below
             error = exc
             tail = []
-        finally:
-            sender.cancel()  # only left running when this task was cancelled
         self._settle(error)
         if self._body_refused:
             await sender.send_instead(self._replacement)
@@ -256,19 +254,14 @@ class WsgiToAsgiInstance:
 
     async def _serve_in_thread(self, environ: Environ) -> list[Message]:
         try:
-            tail = await _serve(self, environ)
-            await self._sender.flush()
+            return await _serve(self, environ)
         except BaseException as exc:
             if not isinstance(exc, Exception):
                 # Cancelled: the thread's next hop must fail at once, because leaving
                 # the ThreadSensitiveContext waits for the thread to finish.
                 self._sender.stop(_request_cancelled)
                 self._body.close(_request_cancelled)
-            else:
-                # What the application sent before it failed goes out first.
-                await self._sender.flush()
             raise
-        return tail
 
     def _settle(self, error: Exception | None) -> None:
         """Raise what the application ended with, unless it ended the way clients end them."""
