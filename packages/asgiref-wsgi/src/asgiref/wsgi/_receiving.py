@@ -10,7 +10,7 @@ body is read ``REFILL_BYTES`` at a time as the application asks for it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from ._errors import ClientDisconnected, RequestBodyTooLarge
 from ._types import Receive
@@ -77,11 +77,12 @@ class RequestReceiver:
 
     async def _next_chunk(self) -> tuple[bytes, bool]:
         try:
-            message = await self._receive()
-            if not isinstance(message, Mapping):
+            received: object = await self._receive()
+            if not isinstance(received, Mapping):
                 raise TypeError(
-                    f"receive() must return a message dict, got {type(message).__name__}"
+                    f"receive() must return a message dict, got {type(received).__name__}"
                 )
+            message = cast("Mapping[str, Any]", received)
             kind = message.get("type")
             if kind == "http.request":
                 chunk = message.get("body", b"")
