@@ -5,8 +5,10 @@ or daphne would (``receive`` hands out the request, ``send`` records the respons
 demo runs anywhere with nothing but asgiref installed. It shows:
 
 1. the ASGI messages one request turns into, and the worker thread that ran the app;
-2. requests running in parallel on the adapter's thread pool;
-3. a request body streamed to the application while it is still arriving;
+2. requests running in parallel, each in a ThreadSensitiveContext of its own, and
+   async_to_sync inside the application running on the server's event loop;
+3. a request body: the first 64 KiB read before the application starts, the rest
+   streamed to it while it is still arriving;
 4. a 64 MiB download to a slow client in bounded memory (backpressure);
 5. a client that disconnects mid-response: the app's iterable is closed;
 6. lifespan answered, WebSocket refused.
@@ -21,6 +23,7 @@ import tracemalloc
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from asgiref.wsgi import DEFAULT_MAX_WORKERS, ClientDisconnected, WsgiToAsgi
 
 Environ = dict[str, Any]
@@ -43,13 +46,17 @@ def application(environ: Environ, start_response: Any) -> Iterable[bytes]:
         return [body]
     if path == "/together":
         barrier.wait()  # returns only when 4 requests are inside the app at once
+        loop = async_to_sync(current_loop)()  # an async client would run here
+        same = loop is server_loop
         start_response("200 OK", [("Content-Type", "text/plain")])
-        return [threading.current_thread().name.encode()]
+        return [f"{threading.current_thread().name} (server's loop: {same})".encode()]
     if path == "/upload":
         stream = environ["wsgi.input"]
         total = 0
+        upload_log.append("app started")
         for line in stream:  # lines are handed over as they arrive
-            upload_log.append(f"app read {line!r}")
+            shown = repr(line) if len(line) < 40 else f"{len(line)} bytes"
+            upload_log.append(f"app read {shown}")
             total += len(line)
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [f"{total} bytes\n".encode()]
@@ -61,6 +68,13 @@ def application(environ: Environ, start_response: Any) -> Iterable[bytes]:
         return endless()
     start_response("404 Not Found", [("Content-Type", "text/plain")])
     return [b"not found\n"]
+
+
+server_loop: asyncio.AbstractEventLoop | None = None
+
+
+async def current_loop() -> asyncio.AbstractEventLoop:
+    return asyncio.get_running_loop()
 
 
 def endless() -> Iterator[bytes]:
@@ -94,7 +108,9 @@ async def request(
         if incoming:
             message = incoming.pop(0)
             if body:
-                upload_log.append(f"server delivered {message['body']!r}")
+                chunk = message["body"]
+                shown = repr(chunk) if len(chunk) < 40 else f"{len(chunk)} bytes"
+                upload_log.append(f"server delivered {shown}")
                 await asyncio.sleep(0.01)  # a client typing slowly
             return message
         await gone.wait()
@@ -127,7 +143,9 @@ async def request(
 
 
 async def main() -> None:
-    print(f"1. One request (pool of up to {DEFAULT_MAX_WORKERS} threads, none started yet)")
+    global server_loop  # noqa: PLW0603 - the demo's one server
+    server_loop = asyncio.get_running_loop()
+    print(f"1. One request (up to {DEFAULT_MAX_WORKERS} at once, no thread started yet)")
     print(f"   threads before: {sorted(t.name for t in threading.enumerate())}")
     for message in await request("/hello"):
         print(f"   sent {message}")
@@ -138,8 +156,9 @@ async def main() -> None:
     names = sorted(r[1]["body"].decode() for r in results)
     print(f"   served by {names} in {time.perf_counter() - started:.3f} s")
 
-    print("\n3. A request body streamed to the app while it is still arriving")
-    sent = await request("/upload", body=[b"first line\n", b"second ", b"line\n", b"last\n"])
+    print("\n3. A request body: 64 KiB read first, the rest streamed as it arrives")
+    big = b"x" * 65535 + b"\n"
+    sent = await request("/upload", body=[big, b"first line\n", b"second ", b"line\n", b"last\n"])
     for entry in upload_log:
         print(f"   {entry}")
     print(f"   response: {sent[1]['body']!r}")

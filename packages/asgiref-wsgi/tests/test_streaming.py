@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
 import pytest
+from asgiref.testing import ApplicationCommunicator
 from asgiref.wsgi import ClientDisconnected, RequestBodyTooLarge, WsgiToAsgi
 
 
@@ -32,6 +33,9 @@ KIB = 1024
 MIB = 1024 * KIB
 # Generous bounds on what the adapter may hold: its buffers are 256 KiB each way.
 MEMORY_BOUND = 4 * MIB
+# More than the adapter reads before the application starts (64 KiB): the application
+# runs while the rest of such a body is still to come.
+BIG = b"p" * (64 * KIB)
 # Wait bound for events that must happen promptly; reaching it means a bug, not slowness.
 PATIENCE = 10
 
@@ -110,7 +114,7 @@ async def wait_in_thread(event: threading.Event) -> bool:
 # --------------------------------------------------------------------------- threads
 
 
-async def test_requests_run_in_parallel_on_named_threads() -> None:
+async def test_requests_run_in_parallel_on_threads_of_their_own() -> None:
     count = 8
     # Each application waits until all of them run at once: with one thread it would break.
     barrier = threading.Barrier(count, timeout=PATIENCE)
@@ -125,7 +129,6 @@ async def test_requests_run_in_parallel_on_named_threads() -> None:
     await asyncio.gather(*(adapter(scope(), s.receive, s.send) for s in servers))
     names = {s.body for s in servers}
     assert len(names) == count
-    assert all(name.startswith(b"asgiref-wsgi") for name in names)
     assert threading.current_thread().name.encode() not in names
 
 
@@ -192,7 +195,7 @@ async def test_max_workers_bounds_concurrency() -> None:
     assert all(s.body == b"ok" for s in servers)
 
 
-async def test_context_variables_reach_the_application() -> None:
+async def test_context_variables_reach_the_application_and_flow_back() -> None:
     request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id")
     seen: list[str] = []
 
@@ -206,7 +209,8 @@ async def test_context_variables_reach_the_application() -> None:
     server = Server(requests([b""]))
     await WsgiToAsgi(app)(scope(), server.receive, server.send)
     assert seen == ["from the caller"]
-    assert request_id.get() == "from the caller"
+    # As with any sync_to_async function (and the published adapter).
+    assert request_id.get() == "changed in the thread"
 
 
 # --------------------------------------------------------------------------- request body
@@ -277,7 +281,7 @@ async def test_the_application_starts_before_the_body_is_complete() -> None:
         nonlocal calls
         calls += 1
         if calls == 1:
-            return {"type": "http.request", "body": b"part one, ", "more_body": True}
+            return {"type": "http.request", "body": BIG, "more_body": True}
         if calls == 2:
             # The rest is only sent once the application runs: a buffering adapter hangs here.
             assert await wait_in_thread(started)
@@ -291,7 +295,7 @@ async def test_the_application_starts_before_the_body_is_complete() -> None:
         sent.append(message)
 
     await WsgiToAsgi(app)(scope(), receive, send)
-    assert got == [b"part one, part two"]
+    assert got == [BIG + b"part two"]
 
 
 async def test_upload_memory_stays_bounded() -> None:
@@ -372,15 +376,15 @@ async def test_download_memory_stays_bounded_and_the_app_waits_for_the_client() 
     assert peak < MEMORY_BOUND
 
 
-def _first_then(receive: Receive) -> Receive:
-    """A receive that answers an empty request first, then behaves like ``receive``."""
+def _first_then(receive: Receive, body: bytes = b"") -> Receive:
+    """A receive that answers ``body`` first (more to come if any), then calls ``receive``."""
     first = True
 
     async def wrapped() -> dict[str, Any]:
         nonlocal first
         if first:
             first = False
-            return {"type": "http.request", "body": b"", "more_body": False}
+            return {"type": "http.request", "body": body, "more_body": bool(body)}
         return await receive()
 
     return wrapped
@@ -408,7 +412,7 @@ async def test_disconnect_while_reading_the_body() -> None:
         start_response("200 OK", [])
         return tracked
 
-    server = Server([*requests([b"partial", b"rest"])[:1], {"type": "http.disconnect"}])
+    server = Server([*requests([BIG, b"rest"])[:1], {"type": "http.disconnect"}])
     await WsgiToAsgi(app)(scope(), server.receive, server.send)
     assert len(errors) == 1
     assert isinstance(errors[0], ClientDisconnected)
@@ -462,6 +466,39 @@ async def test_disconnect_while_sending_the_response() -> None:
     assert sent < 2000
 
 
+@pytest.mark.parametrize("streamed", [False, True], ids=["list", "generator"])
+async def test_disconnect_before_the_response_started_still_sends_all_of_it(
+    streamed: bool,
+) -> None:
+    # The disconnect is waiting when the adapter first looks for one: it still sends the
+    # whole response, as the published adapter does (the client may only have half-closed).
+    def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        start_response("200 OK", [])
+        return (chunk for chunk in [b"a", b"b"]) if streamed else [b"a", b"b"]
+
+    server = Server([*requests([b"body"]), {"type": "http.disconnect"}])
+    await WsgiToAsgi(app)(scope(), server.receive, server.send)
+    assert [m.get("body") for m in server.sent] == [None, b"a", b"b", None]
+    if streamed:
+        assert server.incoming == []  # the disconnect was read
+
+
+async def test_disconnect_during_a_streamed_response_stops_and_closes_it() -> None:
+    tracked = Tracked(b"tick" for _ in range(10_000_000))
+
+    def app(environ: Environ, start_response: StartResponse) -> Tracked:
+        start_response("200 OK", [])
+        return tracked
+
+    communicator = ApplicationCommunicator(WsgiToAsgi(app), scope(method="GET"))
+    await communicator.send_input({"type": "http.request"})
+    assert (await communicator.receive_output(PATIENCE))["type"] == "http.response.start"
+    assert (await communicator.receive_output(PATIENCE))["body"] == b"tick"
+    await communicator.send_input({"type": "http.disconnect"})
+    await communicator.wait(PATIENCE)
+    assert tracked.closes == 1
+
+
 async def test_cancelled_request_unblocks_the_reading_thread() -> None:
     finished = threading.Event()
     reading = threading.Event()
@@ -485,7 +522,7 @@ async def test_cancelled_request_unblocks_the_reading_thread() -> None:
     async def send(message: dict[str, Any]) -> None:
         pass
 
-    task = asyncio.create_task(WsgiToAsgi(app)(scope(), receive, send))
+    task = asyncio.create_task(WsgiToAsgi(app)(scope(), _first_then(receive, BIG), send))
     assert await wait_in_thread(reading)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -537,6 +574,28 @@ async def test_send_failing_with_oserror_ends_the_request_quietly() -> None:
     await WsgiToAsgi(app)(scope(method="GET"), server.receive, send)
     assert tracked.closes == 1
     assert sends < 10_000
+
+
+async def test_the_application_sees_a_failed_send_as_client_disconnected() -> None:
+    seen: list[BaseException] = []
+
+    def app(environ: Environ, start_response: StartResponse) -> Iterator[bytes]:
+        write = start_response("200 OK", [])
+        try:
+            for _ in range(10_000):
+                write(b"w" * 1024)
+        except OSError as exc:
+            seen.append(exc)
+        return iter([])
+
+    async def send(message: dict[str, Any]) -> None:
+        raise ConnectionResetError("peer went away")
+
+    server = Server(requests([b""]))
+    await WsgiToAsgi(app)(scope(method="GET"), server.receive, send)
+    assert len(seen) == 1
+    assert isinstance(seen[0], ClientDisconnected)
+    assert isinstance(seen[0].__cause__, ConnectionResetError)
 
 
 async def test_application_failure_after_the_client_left_is_logged(
@@ -595,7 +654,7 @@ async def test_reading_after_the_request_finished_raises_instead_of_blocking() -
         raise AssertionError("unreachable")
 
     server = Server([])
-    await WsgiToAsgi(app)(scope(), receive, server.send)
+    await WsgiToAsgi(app)(scope(), _first_then(receive, BIG), server.send)
     with pytest.raises(ClientDisconnected, match="finished"):
         await asyncio.to_thread(kept[0].read)
 
@@ -615,34 +674,39 @@ async def test_non_request_message_during_the_body() -> None:
         raise AssertionError("unreachable")
 
     server = Server(
-        [{"type": "http.request", "body": b"a", "more_body": True}, {"type": "websocket.receive"}]
+        [{"type": "http.request", "body": BIG, "more_body": True}, {"type": "websocket.receive"}]
     )
     with pytest.raises(ValueError, match=exact("WSGI wrapper received a non-HTTP-request message")):
         await WsgiToAsgi(app)(scope(), server.receive, server.send)
     assert len(errors) == 1
 
 
-async def test_non_request_message_is_reported_even_if_the_app_never_reads() -> None:
-    delivered = threading.Event()
+NOT_A_REQUEST = (ValueError, exact("WSGI wrapper received a non-HTTP-request message"))
 
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ({"type": "http.response.start"}, NOT_A_REQUEST),
+        ({"body": b"no type"}, NOT_A_REQUEST),
+        ({"type": "http.request", "body": "text"}, (TypeError, "body must be bytes")),
+        ("http.request", (TypeError, "receive\\(\\) must return a message dict, got str")),
+    ],
+    ids=["not-a-request", "no-type", "str-body", "not-a-dict"],
+)
+async def test_bad_message_before_the_app_starts_is_raised_without_calling_it(
+    message: Any, expected: tuple[type[Exception], str]
+) -> None:
     def app(environ: Environ, start_response: StartResponse) -> list[bytes]:
-        # Answer only once the bad message reached the adapter (an app that answers
-        # before the server's first message arrives never meets it).
-        assert delivered.wait(PATIENCE)
-        start_response("200 OK", [])
-        return [b"ignored the body"]
+        raise AssertionError("not called")
 
-    async def receive() -> dict[str, Any]:
-        delivered.set()
-        return {"type": "http.response.start"}
-
-    server = Server([])
-    with pytest.raises(ValueError, match="non-HTTP-request message"):
-        await WsgiToAsgi(app)(scope(), receive, server.send)
-    assert server.body == b"ignored the body"
+    server = Server([message])
+    with pytest.raises(expected[0], match=expected[1]):
+        await WsgiToAsgi(app)(scope(), server.receive, server.send)
+    assert server.sent == []
 
 
-async def test_non_bytes_request_body_from_the_server() -> None:
+async def test_non_bytes_request_body_while_the_app_reads() -> None:
     errors: list[BaseException] = []
 
     def app(environ: Environ, start_response: StartResponse) -> list[bytes]:
@@ -653,7 +717,12 @@ async def test_non_bytes_request_body_from_the_server() -> None:
         start_response("200 OK", [])
         return []
 
-    server = Server([{"type": "http.request", "body": "text", "more_body": False}])
+    server = Server(
+        [
+            {"type": "http.request", "body": BIG, "more_body": True},
+            {"type": "http.request", "body": "text", "more_body": False},
+        ]
+    )
     with pytest.raises(TypeError, match="body must be bytes"):
         await WsgiToAsgi(app)(scope(), server.receive, server.send)
     assert isinstance(errors[0], ClientDisconnected)
@@ -708,6 +777,16 @@ async def test_declared_length_over_the_limit_is_answered_413_without_the_app() 
     assert "more_body" not in server.sent[1]
 
 
+async def test_body_over_the_limit_before_the_app_starts_is_answered_413() -> None:
+    def app(environ: Environ, start_response: StartResponse) -> list[bytes]:
+        raise AssertionError("not called")
+
+    server = Server(requests([b"x" * 600, b"y" * 600, b"z" * 600]))
+    await WsgiToAsgi(app, max_request_body_size=1000)(scope(), server.receive, server.send)
+    assert server.sent[0]["status"] == 413
+    assert len(server.sent) == 2
+
+
 async def test_streamed_body_over_the_limit_is_answered_413() -> None:
     errors: list[BaseException] = []
 
@@ -719,8 +798,9 @@ async def test_streamed_body_over_the_limit_is_answered_413() -> None:
             raise
         raise AssertionError("unreachable")
 
-    server = Server(requests([b"x" * 600, b"y" * 600, b"z" * 600]))
-    await WsgiToAsgi(app, max_request_body_size=1000)(scope(), server.receive, server.send)
+    server = Server(requests([BIG, b"y" * 600, b"z" * 600]))
+    limit = len(BIG) + 1000
+    await WsgiToAsgi(app, max_request_body_size=limit)(scope(), server.receive, server.send)
     assert server.sent[0]["status"] == 413
     assert len(server.sent) == 2
     assert len(errors) == 1
@@ -760,7 +840,7 @@ async def test_body_over_the_limit_after_the_response_started() -> None:
         nonlocal calls
         calls += 1
         if calls == 1:
-            return {"type": "http.request", "body": b"x" * 600, "more_body": True}
+            return {"type": "http.request", "body": BIG, "more_body": True}
         if calls == 2:
             # Only once the response has started does the body go over the limit.
             await early_sent.wait()
@@ -772,7 +852,7 @@ async def test_body_over_the_limit_after_the_response_started() -> None:
         if message.get("body") == b"early ":
             early_sent.set()
 
-    await WsgiToAsgi(app, max_request_body_size=1000)(scope(), receive, send)
+    await WsgiToAsgi(app, max_request_body_size=len(BIG) + 100)(scope(), receive, send)
     assert server.sent[0]["status"] == 200
     assert server.body == b"early handled"
     assert len(errors) == 1

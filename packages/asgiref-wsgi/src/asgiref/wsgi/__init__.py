@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from ._adapter import WsgiToAsgi as WsgiToAsgi
 from ._adapter import WsgiToAsgiInstance as WsgiToAsgiInstance
+from ._admission import DEFAULT_MAX_WORKERS as DEFAULT_MAX_WORKERS
 from ._errors import ClientDisconnected as ClientDisconnected
 from ._errors import RequestBodyTooLarge as RequestBodyTooLarge
-from ._pool import DEFAULT_MAX_WORKERS as DEFAULT_MAX_WORKERS
 
 __all__ = [
     "DEFAULT_MAX_WORKERS",

@@ -1,37 +1,45 @@
 """``WsgiToAsgi``: serve a WSGI application from an ASGI server.
 
-Each HTTP request runs the application in a thread of a bounded pool. Three parties work
-on a request at once:
+A request goes through three steps, all driven by the ASGI call's own task:
 
-* the WSGI thread calls the application and iterates its response, queueing ASGI
-  messages on a ``ResponseChannel`` (and reading ``wsgi.input`` from a ``BodyChannel``);
-* the request's own coroutine delivers the queued messages to the server's ``send``;
-* a pump task calls the server's ``receive``: it feeds request body chunks to the
-  ``BodyChannel`` while the application wants them, then waits for ``http.disconnect``.
+1. On the event loop, the body is received until it is complete or ``PREBUFFER_BYTES``
+   long. Nothing is sent and no thread is used before the first ``http.request``.
+2. The application runs through ``asgiref.sync.sync_to_async`` (thread-sensitive), in a
+   ``ThreadSensitiveContext`` of its own unless the caller is already in one, so it sees
+   what any ``sync_to_async`` function sees: the caller's context variables and
+   ``asgiref.local.Local`` values (and its changes flow back), and ``async_to_sync``
+   inside it runs on the server's event loop. Reading more of the body and sending
+   streamed chunks are ``async_to_sync`` hops back to that loop.
+3. What the application produced in its last step (for a list response: everything)
+   comes back as the thread's return value and is sent on the loop without a hop.
 
-Everything the application produces in one go (a list of chunks, say) reaches the event
-loop in one hop, so a small response costs one hop to the thread and one hop back.
+Once the body is complete a watcher task waits for ``http.disconnect``; if it comes after
+the response started, the next hop raises ``ClientDisconnected`` in the application's
+thread, so a streamed response stops and its ``close()`` runs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-import functools
 import logging
-from collections.abc import Iterable
-from typing import Any, cast
+from collections.abc import Coroutine, Iterable
+from typing import Any, TypeVar, cast
 
+from asgiref.sync import AsyncToSync, SyncToAsync, ThreadSensitiveContext, async_to_sync
+
+from ._admission import ConcurrencyLimit, shared_limit
 from ._environ import build_environ
 from ._errors import ClientDisconnected, RequestBodyTooLarge
 from ._other_scopes import answer_lifespan, refuse_websocket
-from ._pool import LazyPool, shared_pool
-from ._request_body import BodyChannel, RequestBody
-from ._response_channel import ResponseChannel
+from ._receiving import PREBUFFER_BYTES, REFILL_BYTES, RequestReceiver, too_large_text
+from ._request_body import Fetched, PulledBody, RequestBody
 from ._response_start import ResponseStartError, encode_headers, parse_status
+from ._sending import ResponseSender
 from ._types import Environ, Message, OptExcInfo, Receive, Scope, Send, Write, WSGIApplication
 
 logger = logging.getLogger("asgiref.wsgi")
+_T = TypeVar("_T")
 
 
 def _plain_response(status: int, body: bytes) -> list[Message]:
@@ -48,16 +56,15 @@ def _plain_response(status: int, body: bytes) -> list[Message]:
 _APP_CHUNK_ERROR = (
     "a WSGI application must produce bytes, got {}; encode text before returning or writing it"
 )
-_REQUEST_CHUNK_ERROR = "http.request body must be bytes, got {}"
 
 
-def _as_bytes(chunk: object, error: str) -> bytes:
-    """``chunk`` as bytes when it is bytes-like; else a TypeError from ``error``."""
+def _as_bytes(chunk: object) -> bytes:
+    """``chunk`` as bytes when it is bytes-like; else a TypeError saying what to do."""
     if isinstance(chunk, (bytes, bytearray)):
         return bytes(chunk)
     if isinstance(chunk, memoryview):
         return chunk.tobytes()
-    raise TypeError(error.format(type(chunk).__name__))
+    raise TypeError(_APP_CHUNK_ERROR.format(type(chunk).__name__))
 
 
 def _declared_length(environ: Environ) -> int | None:
@@ -83,26 +90,31 @@ def _request_cancelled() -> BaseException:
     return ClientDisconnected("the ASGI server cancelled the request")
 
 
-def _disconnected_while_reading() -> BaseException:
-    return ClientDisconnected("the client disconnected before the request body was complete")
-
-
 def _disconnected_while_sending() -> BaseException:
     return ClientDisconnected("the client disconnected before the response was complete")
 
 
-def _not_http_request() -> BaseException:
-    return ValueError("WSGI wrapper received a non-HTTP-request message")
+def _caller_chose_a_thread() -> bool:
+    """True inside a ``ThreadSensitiveContext`` or an ``async_to_sync`` call.
+
+    There thread-sensitive calls already have a thread chosen by the caller (that
+    context's, or the sync thread waiting in ``async_to_sync``), and the application
+    runs on it, one request at a time, as the published adapter runs it.
+    """
+    if SyncToAsync.thread_sensitive_context.get(None) is not None:
+        return True
+    return getattr(AsyncToSync.executors, "current", None) is not None
 
 
 class WsgiToAsgi:
     """Wrap a WSGI application so an ASGI server can serve it.
 
     ``duplicate_header_limit`` caps how often one request header may repeat (None or 0:
-    no cap); a request over it is answered ``400``. ``max_workers`` gives this adapter a
-    thread pool of its own of that size (default: a pool of ``DEFAULT_MAX_WORKERS``
-    threads shared by every adapter). ``max_request_body_size`` answers ``413`` to
-    requests whose body is larger (default: no limit).
+    no cap); a request over it is answered ``400``. ``max_workers`` bounds how many
+    requests of this adapter run the application at once (default: at most
+    ``DEFAULT_MAX_WORKERS``, shared by every adapter without a bound of its own).
+    ``max_request_body_size`` answers ``413`` to requests whose body is larger
+    (default: no limit).
     """
 
     def __init__(
@@ -116,19 +128,19 @@ class WsgiToAsgi:
         self.wsgi_application = wsgi_application
         self.duplicate_header_limit = duplicate_header_limit
         self.max_request_body_size = _checked_body_limit(max_request_body_size)
-        self._pool = shared_pool() if max_workers is None else LazyPool(max_workers)
+        self._limit = shared_limit() if max_workers is None else ConcurrencyLimit(max_workers)
 
     @property
     def max_workers(self) -> int:
-        """How many requests this adapter runs at once; later ones wait for a thread."""
-        return self._pool.max_workers
+        """How many requests run the application at once; later ones wait their turn."""
+        return self._limit.limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         instance = WsgiToAsgiInstance(
             self.wsgi_application,
             self.duplicate_header_limit,
             max_request_body_size=self.max_request_body_size,
-            thread_pool=self._pool,
+            concurrency_limit=self._limit,
         )
         await instance(scope, receive, send)
 
@@ -146,19 +158,24 @@ class WsgiToAsgiInstance:
         duplicate_header_limit: int | None = 100,
         *,
         max_request_body_size: int | None = None,
-        thread_pool: LazyPool | None = None,
+        concurrency_limit: ConcurrencyLimit | None = None,
     ) -> None:
-        # thread_pool is how WsgiToAsgi hands over its own pool; alone, the shared one runs.
+        # concurrency_limit is how WsgiToAsgi hands over its bound; alone, the shared one.
         self.wsgi_application = wsgi_application
         self.duplicate_header_limit = duplicate_header_limit
         self.max_request_body_size = _checked_body_limit(max_request_body_size)
         self.response_started = False
         self.response_content_length: int | None = None
-        self._pool = shared_pool() if thread_pool is None else thread_pool
+        self._limit = shared_limit() if concurrency_limit is None else concurrency_limit
         self._body_bytes = 0
-        self._disconnected = False
         self._body_refused = False
-        self._receive_error: BaseException | None = None
+        self._cancelled = False
+        self._replacement: list[Message] = []
+        self._watcher: asyncio.Task[None] | None = None
+        self._streaming = False
+        # The WSGI thread's bridges to the loop, made when first needed.
+        self._pusher: AsyncToSync[[list[Message]], None] | None = None
+        self._fetcher: AsyncToSync[[], Fetched] | None = None
 
     # ------------------------------------------------------------------ event loop side
 
@@ -174,44 +191,82 @@ class WsgiToAsgiInstance:
                 return
             raise ValueError("WSGI wrapper received a non-HTTP scope")
 
-        loop = asyncio.get_running_loop()
-        body = BodyChannel(loop)
+        self._server_context = contextvars.copy_context()
+        receiver = self._receiver = RequestReceiver(receive, self.max_request_body_size)
+        self._sender = ResponseSender(send, self._in_server_context)
+        try:
+            first_part = await receiver.read(PREBUFFER_BYTES)
+        except (ClientDisconnected, RequestBodyTooLarge):
+            await self._answer_unread_request(receiver, send)
+            return
+        body = self._body = PulledBody(self._fetch_body)
+        body.add(first_part, receiver.complete)
         try:
             environ = self.build_environ(scope, RequestBody(body))
         except ValueError as exc:
             logger.info("answered 400 to a request that cannot be handed to WSGI: %s", exc)
-            for message in _plain_response(400, b"Bad Request: Too many duplicate headers"):
-                await send(message)
+            await _answer(send, 400, b"Bad Request: Too many duplicate headers")
             return
         limit = self.max_request_body_size
-        if limit is not None:
-            declared = _declared_length(environ)
-            if declared is not None and declared > limit:
-                logger.info("answered 413: Content-Length %d is over %d", declared, limit)
-                for message in _plain_response(413, self._too_large_text(limit)):
-                    await send(message)
-                return
+        declared = _declared_length(environ)
+        if limit is not None and declared is not None and declared > limit:
+            logger.info("answered 413: Content-Length %d is over %d", declared, limit)
+            await _answer(send, 413, too_large_text(limit))
+            return
 
-        response = self._response = ResponseChannel(loop)
-        context = contextvars.copy_context()
-        self._pool.get().submit(context.run, self._run, environ)
-        pump = loop.create_task(self._pump(receive, body, response))
         try:
-            await response.deliver(send)
-        except BaseException:
-            # Cancelled: no thread may stay blocked on a request nobody serves any more.
-            response.abort(_request_cancelled)
-            body.fail(_request_cancelled)
-            raise
+            await self._respond_in_thread(environ)
         finally:
-            pump.cancel()
             body.close(_request_finished)
-        self._settle(response)
+            if self._watcher is not None:
+                self._watcher.cancel()
+        if receiver.protocol_error is not None:
+            raise receiver.protocol_error
 
-    def _settle(self, response: ResponseChannel) -> None:
-        """Raise what the request ended with, unless it ended the way clients end them."""
-        error = response.error
-        send_error = response.send_error
+    async def _answer_unread_request(self, receiver: RequestReceiver, send: Send) -> None:
+        """The body could not be read before the application started: no app call."""
+        if receiver.protocol_error is not None:
+            raise receiver.protocol_error
+        if receiver.too_large:
+            logger.info("request body over %s bytes: answered 413", self.max_request_body_size)
+            await _answer(send, 413, too_large_text(self.max_request_body_size))
+            return
+        logger.debug("client disconnected before its request body was complete")
+
+    async def _respond_in_thread(self, environ: Environ) -> None:
+        """Run the application in a thread (see the module docstring) and settle."""
+        sender = self._sender
+        error: Exception | None = None
+        try:
+            if _caller_chose_a_thread():
+                tail = await self._serve_in_thread(environ)
+            else:
+                async with self._limit.semaphore(), ThreadSensitiveContext():
+                    tail = await self._serve_in_thread(environ)
+        except Exception as exc:  # noqa: BLE001 - settled below
+            error = exc
+            tail = []
+        self._settle(error)
+        if self._body_refused:
+            await sender.send_instead(self._replacement)
+        elif sender.stopped is None:
+            await sender.send_all(tail)
+
+    async def _serve_in_thread(self, environ: Environ) -> list[Message]:
+        try:
+            return await _serve(self, environ)
+        except BaseException as exc:
+            if not isinstance(exc, Exception):
+                # Cancelled: the thread's next hop must fail at once, because leaving
+                # the ThreadSensitiveContext waits for the thread to finish.
+                self._sender.stop(_request_cancelled)
+                self._body.close(_request_cancelled)
+            raise
+
+    def _settle(self, error: Exception | None) -> None:
+        """Raise what the application ended with, unless it ended the way clients end them."""
+        sender = self._sender
+        send_error = sender.send_error
         if send_error is not None:
             if not isinstance(send_error, OSError):
                 raise send_error
@@ -220,79 +275,88 @@ class WsgiToAsgiInstance:
                 # Nobody can be answered any more, but the failure must not vanish.
                 logger.error("WSGI application failed after its client went away", exc_info=error)
             return
-        if error is not None:
-            if self._disconnected and isinstance(error, ClientDisconnected):
-                return
-            if self._body_refused and isinstance(error, RequestBodyTooLarge):
-                return
-            raise error
-        if self._receive_error is not None:
-            raise self._receive_error
+        if error is None:
+            return
+        if isinstance(error, ClientDisconnected) and sender.stopped is _disconnected_while_sending:
+            return
+        if isinstance(error, (ClientDisconnected, RequestBodyTooLarge)) and (
+            self._receiver.disconnected or self._receiver.too_large
+        ):
+            return
+        raise error
 
-    async def _pump(self, receive: Receive, body: BodyChannel, response: ResponseChannel) -> None:
-        """Feed the request body to the WSGI thread on demand, then watch for a disconnect."""
-        limit = self.max_request_body_size
-        received = 0
+    def _watch_for_disconnect(self) -> None:
+        """Watch for http.disconnect once the response streams and the body is read.
+
+        Not before: a response sent in one go (a list) is sent in full anyway, as the
+        published adapter does, so watching would only cost a task per request.
+        """
+        if self._watcher is None and self._streaming and self._receiver.complete:
+            self._watcher = self._in_server_context(self._disconnect_watch())
+
+    async def _deliver(self, messages: list[Message]) -> None:
+        """The WSGI thread's hop for a streamed batch."""
+        self._streaming = True
+        self._watch_for_disconnect()
+        await self._sender.deliver(messages)
+
+    def _in_server_context(self, coroutine: Coroutine[Any, Any, _T]) -> asyncio.Task[_T]:
+        """A task that talks to the server in the context the ASGI call came with.
+
+        The thread's hops run in its context, which holds the bridge's bookkeeping for
+        this request (the waiting thread, the ThreadSensitiveContext). Callbacks the
+        server schedules inside receive() or send() copy the current context, and
+        uvicorn starts the connection's next request from such a callback: that
+        request must not inherit this one's threads.
+        """
+        return self._server_context.run(asyncio.get_running_loop().create_task, coroutine)
+
+    async def _fetch_more(self) -> Fetched:
+        """The WSGI thread's hop for more of the body."""
+        return await self._in_server_context(self._read_more())
+
+    async def _disconnect_watch(self) -> None:
+        """After the body, a server answers receive() with http.disconnect if the client left."""
         try:
-            while not body.eof:
-                room = body.room()
-                if room is not None:
-                    await room
-                    continue
-                message = await receive()
-                kind = message.get("type")
-                if kind == "http.request":
-                    chunk = message.get("body", b"")
-                    if type(chunk) is not bytes:
-                        chunk = _as_bytes(chunk, _REQUEST_CHUNK_ERROR)
-                    received += len(chunk)
-                    if limit is not None and received > limit:
-                        self._refuse_body(body, response, limit)
-                        return
-                    body.feed(chunk, bool(message.get("more_body", False)))
-                elif kind == "http.disconnect":
-                    self._client_gone(body, response)
-                    return
-                else:
-                    self._receive_error = _not_http_request()
-                    body.fail(_not_http_request)
-                    return
-            # The body is complete. A server answers receive() again with http.disconnect
-            # when the client leaves, which is the one way to learn a response is unwanted.
-            message = await receive()
-            if message.get("type") == "http.disconnect":
-                self._client_gone(body, response)
-        except Exception as exc:  # noqa: BLE001 - whatever receive() raised, reads must fail
-            if body.eof:
-                # Only the disconnect watch failed; the request itself is unaffected.
-                logger.debug("receive() failed after the request body: %r", exc)
-                return
-            self._receive_error = exc
-            body.fail(functools.partial(_receive_failed, exc))
+            message = await self._receiver.receive_after_body()
+        except Exception as exc:  # noqa: BLE001 - only the watch failed; the request goes on
+            logger.debug("receive() failed after the request body: %r", exc)
+            return
+        if message.get("type") != "http.disconnect":
+            return
+        if self._sender.start_sent:
+            logger.debug("client disconnected; stopping the WSGI application's response")
+            self._sender.stop(_disconnected_while_sending)
+        else:
+            # Perhaps only half-closed: like the published adapter, answer in full.
+            logger.debug("client disconnected before the response started; sending it anyway")
 
-    def _client_gone(self, body: BodyChannel, response: ResponseChannel) -> None:
-        logger.debug("client disconnected; stopping the WSGI application's request")
-        self._disconnected = True
-        body.fail(_disconnected_while_reading)
-        response.abort(_disconnected_while_sending)
+    async def _read_more(self) -> Fetched:
+        """The WSGI thread's hop for more body: receive the next part, on the loop."""
+        receiver = self._receiver
+        try:
+            chunks = await receiver.read(REFILL_BYTES)
+        except RequestBodyTooLarge:
+            self._refuse_body()
+            raise
+        except ClientDisconnected:
+            if receiver.disconnected:
+                logger.debug("client disconnected while the application read the body")
+                self._sender.stop(_disconnected_while_sending)
+            raise
+        self._watch_for_disconnect()
+        return chunks, receiver.complete
 
-    def _refuse_body(self, body: BodyChannel, response: ResponseChannel, limit: int) -> None:
-        text = self._too_large_text(limit)
-
-        def too_large() -> BaseException:
-            return RequestBodyTooLarge(text.decode("ascii"))
-
-        body.fail(too_large)
-        self._body_refused = response.replace_unless_started(_plain_response(413, text), too_large)
-        logger.info(
-            "request body over %d bytes: %s",
-            limit,
-            "answered 413" if self._body_refused else "response already started",
-        )
-
-    @staticmethod
-    def _too_large_text(limit: int) -> bytes:
-        return f"Content Too Large: the request body is over the limit of {limit} bytes".encode()
+    def _refuse_body(self) -> None:
+        limit = self.max_request_body_size
+        if self._sender.start_sent:
+            logger.info("request body over %s bytes after the response started", limit)
+            return
+        text = too_large_text(limit)
+        self._replacement = _plain_response(413, text)
+        self._body_refused = True
+        self._sender.stop(lambda: RequestBodyTooLarge(text.decode("ascii")))
+        logger.info("request body over %s bytes: answered 413", limit)
 
     def build_environ(self, scope: Scope, body: Any) -> Environ:
         """Return the WSGI environ for ``scope``, with ``body`` as ``wsgi.input``."""
@@ -320,47 +384,41 @@ class WsgiToAsgiInstance:
         self.response_start = {"type": "http.response.start", "status": code, "headers": headers}
         return self._write
 
-    def _run(self, environ: Environ) -> None:
-        """Run the application for one request; the last thing done is ``finish``/last put."""
-        response = self._response
+    def serve(self, environ: Environ) -> list[Message]:
+        """Run the application; return the messages still to send (its last step's)."""
         try:
-            try:
-                self._respond(environ)
-            except ResponseStartError:
-                if self.response_started:
-                    raise
-                logger.exception(
-                    "WSGI application %r gave start_response an invalid status or header; "
-                    "answered 500",
-                    self.wsgi_application,
-                )
-                self.response_started = True
-                response.put(
-                    _plain_response(500, b"Internal Server Error"), 0, starts=True, last=True
-                )
-        except BaseException as exc:  # noqa: BLE001 - handed to the event loop, raised there
-            response.finish(exc)
+            messages = self._respond(environ)
+        except ResponseStartError:
+            if self.response_started:
+                raise
+            logger.exception(
+                "WSGI application %r gave start_response an invalid status or header; answered 500",
+                self.wsgi_application,
+            )
+            self.response_started = True
+            messages = _plain_response(500, b"Internal Server Error")
+        finally:
+            if self._cancelled:
+                # The application saw ClientDisconnected; the bridge must see the
+                # cancellation, or it would take the call as completed.
+                raise asyncio.CancelledError
+        return messages
 
-    def _respond(self, environ: Environ) -> None:
+    def _respond(self, environ: Environ) -> list[Message]:
         result = self.wsgi_application(environ, self.start_response)
         if type(result) is list or type(result) is tuple:
-            # Already in memory and nothing to close: queue the whole response in one go.
+            # Already in memory and nothing to close: the whole response in one batch.
             messages: list[Message] = []
-            starts = not self.response_started
-            size = 0
             try:
                 for chunk in cast("Iterable[object]", result):
-                    framed, complete = self._frame(chunk, messages)
-                    size += framed
-                    if complete:
+                    if self._frame(chunk, messages):
                         break
             except BaseException:
                 # Send what came before the bad chunk, as the chunk-by-chunk path does.
                 if messages:
-                    self._response.put(messages, size, starts=starts, last=False)
+                    self._push(messages)
                 raise
-            self._end(messages, size, starts)
-            return
+            return self._end(messages)
         try:
             try:
                 chunks = iter(result)
@@ -370,50 +428,80 @@ class WsgiToAsgiInstance:
                     f"{type(result).__name__}"
                 ) from None
             for chunk in chunks:
-                if self._send(chunk):
+                if self._send_chunk(chunk):
                     break
         finally:
             close = getattr(result, "close", None)
             if close is not None:
                 close()
-        self._end([], 0, not self.response_started)
+        return self._end([])
 
-    def _frame(self, chunk: object, messages: list[Message]) -> tuple[int, bool]:
-        """Append the messages for one chunk; return (body bytes, content-length reached)."""
-        data = chunk if type(chunk) is bytes else _as_bytes(chunk, _APP_CHUNK_ERROR)
+    def _frame(self, chunk: object, messages: list[Message]) -> bool:
+        """Append the messages for one chunk; True once the content length is reached."""
+        data = chunk if type(chunk) is bytes else _as_bytes(chunk)
         length = self.response_content_length
         if not self.response_started:
             messages.append(self.response_start)
             self.response_started = True
         elif length is not None and self._body_bytes >= length:
-            return 0, True  # write() after the declared length: nothing more may go out
+            return True  # write() after the declared length: nothing more may go out
         if length is not None and len(data) > length - self._body_bytes:
             data = data[: length - self._body_bytes]
         self._body_bytes += len(data)
         messages.append({"type": "http.response.body", "body": data, "more_body": True})
-        return len(data), length is not None and self._body_bytes >= length
+        return length is not None and self._body_bytes >= length
 
-    def _send(self, chunk: object) -> bool:
-        """Queue one chunk (waiting while the client is behind); True once complete."""
+    def _send_chunk(self, chunk: object) -> bool:
+        """Send one chunk (waiting while the client is behind); True once complete."""
         messages: list[Message] = []
-        starts = not self.response_started
-        size, complete = self._frame(chunk, messages)
+        complete = self._frame(chunk, messages)
         if messages:
-            self._response.put(messages, size, starts=starts, last=False)
+            self._push(messages)
         return complete
 
     def _write(self, data: bytes) -> None:
-        self._send(data)
+        self._send_chunk(data)
 
-    def _end(self, messages: list[Message], size: int, starts: bool) -> None:
+    def _end(self, messages: list[Message]) -> list[Message]:
         if not self.response_started:
             messages.append(self.response_start)
             self.response_started = True
         messages.append({"type": "http.response.body"})
-        self._response.put(messages, size, starts=starts, last=True)
+        return messages
+
+    def _push(self, messages: list[Message]) -> None:
+        """Send a batch from the WSGI thread: a hop to the server's loop and back."""
+        push = self._pusher
+        if push is None:
+            push = self._pusher = async_to_sync(self._deliver)
+        try:
+            push(messages)
+        except asyncio.CancelledError:
+            # The ASGI call was cancelled while this thread waited on the loop.
+            self._cancelled = True
+            raise _request_cancelled() from None
+
+    def _fetch_body(self) -> Fetched:
+        """``PulledBody``'s fetch: a hop to the loop for the next part of the body."""
+        fetch = self._fetcher
+        if fetch is None:
+            fetch = self._fetcher = async_to_sync(self._fetch_more)
+        try:
+            return fetch()
+        except asyncio.CancelledError:
+            self._cancelled = True
+            raise _request_cancelled() from None
 
 
-def _receive_failed(cause: BaseException) -> BaseException:
-    error = ClientDisconnected(f"the ASGI server's receive() failed: {cause!r}")
-    error.__cause__ = cause
-    return error
+async def _answer(send: Send, status: int, body: bytes) -> None:
+    """Answer without the application (400, 413)."""
+    for message in _plain_response(status, body):
+        await send(message)
+
+
+def _serve_request(instance: WsgiToAsgiInstance, environ: Environ) -> list[Message]:
+    return instance.serve(environ)
+
+
+# Thread-sensitive, as the published adapter's run_wsgi_app: the caller decides the thread.
+_serve = SyncToAsync(_serve_request)

@@ -1,119 +1,58 @@
-"""The request body, streamed from the event loop to the WSGI thread (``wsgi.input``).
+"""The request body as the WSGI application reads it (``wsgi.input``).
 
-The event loop side (the adapter's receive pump) feeds ``http.request`` bodies into a
-``BodyChannel``; the WSGI thread takes them out through ``RequestBody``. The channel holds
-at most about ``high_water`` bytes: past that the pump stops calling ``receive()`` until
-the application has read some, which is what pushes back on a fast uploader.
+The adapter reads the first part of the body on the event loop before the application
+gets a thread (see ``_receiving``). What is left is pulled on demand: when the
+application has read everything received so far, ``PulledBody`` asks the event loop for
+more through ``fetch`` (an ``async_to_sync`` hop in the adapter), which receives the next
+few hundred KiB and hands them back. Nothing is read ahead of the application, so memory
+stays bounded and a fast uploader is held back by the application's pace.
 """
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 
-from ._loop_waker import waker_for
+# What fetch returns: the chunks received, and whether the body is now complete.
+Fetched = tuple[list[bytes], bool]
 
-DEFAULT_HIGH_WATER = 256 * 1024
 
+class PulledBody:
+    """Body chunks for one WSGI thread: those already received, then fetched on demand."""
 
-class BodyChannel:
-    """Body chunks on their way from the event loop (producer) to one WSGI thread."""
-
-    def __init__(
-        self, loop: asyncio.AbstractEventLoop, high_water: int = DEFAULT_HIGH_WATER
-    ) -> None:
-        self._loop = loop
-        self._waker = waker_for(loop)
-        self._high_water = high_water
-        # The pump is woken when the buffer falls to half, so it refills in batches.
-        self._low_water = high_water // 2
-        self._lock = threading.Lock()
-        # Held (acquired) while the reader waits for data; whoever brings data releases it.
-        # A plain lock made on demand: most requests never wait, and a Condition per
-        # request would cost more than the whole wait-free path.
-        self._reader_waiting: threading.Lock | None = None
+    def __init__(self, fetch: Callable[[], Fetched]) -> None:
+        self._fetch = fetch
         self._chunks: deque[bytes] = deque()
-        self._buffered = 0
+        self._complete = False
         self._error: Callable[[], BaseException] | None = None
-        self._space: asyncio.Future[None] | None = None
-        # Only the event loop writes this; the reader reads it under the lock.
-        self.eof = False
 
-    # ------------------------------------------------------------------ event loop side
-
-    def room(self) -> asyncio.Future[None] | None:
-        """None when the pump may receive more; else a future resolved once there is room."""
-        with self._lock:
-            if self._buffered < self._high_water or self._error is not None:
-                return None
-            self._space = self._loop.create_future()
-            return self._space
-
-    def feed(self, chunk: bytes, more_body: bool) -> None:
-        with self._lock:
-            if chunk:
-                self._chunks.append(chunk)
-                self._buffered += len(chunk)
-            if not more_body:
-                self.eof = True
-            self._wake_reader()
-
-    def _wake_reader(self) -> None:
-        """Release a waiting reader; call with the lock held."""
-        waiting = self._reader_waiting
-        if waiting is not None:
-            self._reader_waiting = None
-            waiting.release()
-
-    def fail(self, error: Callable[[], BaseException]) -> None:
-        """Make every read from now on raise ``error()``; what is buffered is dropped."""
-        with self._lock:
-            if self._error is None:
-                self._error = error
-                self._chunks.clear()
-                self._buffered = 0
-            self._wake_reader()
+    def add(self, chunks: list[bytes], complete: bool) -> None:
+        """Append chunks received before the application started (or by a fetch)."""
+        self._chunks.extend(chunk for chunk in chunks if chunk)
+        self._complete = complete
 
     def close(self, error: Callable[[], BaseException]) -> None:
-        """The request is over: reads still return what arrived, then raise ``error()``."""
-        with self._lock:
-            if not self.eof and self._error is None:
-                self._error = error
-                # Keep what is buffered: it arrived before the request ended.
-            self._wake_reader()
-
-    # ------------------------------------------------------------------ WSGI thread side
+        """The request is over: what is buffered can still be read, then ``error()``."""
+        if not self._complete:
+            self._error = error
 
     def take(self) -> bytes:
-        """The next chunk; ``b""`` at the end of the body. Blocks until one is there."""
-        while True:
-            with self._lock:
-                if self._chunks:
-                    chunk = self._chunks.popleft()
-                    self._buffered -= len(chunk)
-                    space = self._space
-                    if space is None or self._buffered > self._low_water:
-                        return chunk
-                    self._space = None
-                    break
-                if self._error is not None:
-                    raise self._error()
-                if self.eof:
-                    return b""
-                waiting = self._reader_waiting = threading.Lock()
-                waiting.acquire()
-            waiting.acquire()  # until feed/fail/close releases it
-        self._waker.resolve(space)  # the pump waits for room: wake it
-        return chunk
+        """The next chunk; ``b""`` at the end of the body. Blocks while it is fetched."""
+        while not self._chunks:
+            if self._complete:
+                return b""
+            if self._error is not None:
+                raise self._error()
+            chunks, complete = self._fetch()
+            self.add(chunks, complete)
+        return self._chunks.popleft()
 
 
 class RequestBody:
     """``wsgi.input``: a read-only binary stream over the request body, read on demand."""
 
-    def __init__(self, channel: BodyChannel) -> None:
-        self._channel = channel
+    def __init__(self, source: PulledBody) -> None:
+        self._source = source
         self._chunk = b""
         self._pos = 0
         self._done = False
@@ -122,7 +61,7 @@ class RequestBody:
         """Make the next chunk current; False at the end of the body."""
         if self._done:
             return False
-        chunk = self._channel.take()
+        chunk = self._source.take()
         if not chunk:
             self._done = True
             return False
