@@ -51,6 +51,17 @@ def _put_back_first(queue: asyncio.Queue[Any], message: Any) -> None:
         queue.put_nowait(item)
 
 
+def _keep_or_cancel(queue: asyncio.Queue[Any], getter: asyncio.Task[Any]) -> None:
+    """Abandon ``getter`` without losing a message it already took off ``queue``."""
+    if getter.done() and not getter.cancelled():
+        _put_back_first(queue, getter.result())
+    else:
+        getter.cancel()
+
+
+# What a wait that ended without a message returns (None is a message like any other).
+_NOTHING: Any = object()
+
 # Anything guarantee_single_callable accepts.  Typed wider than ASGIApplication on
 # purpose: frameworks annotate scope/receive/send with their own Mapping types, which
 # a TypedDict-based callable type would reject.
@@ -216,27 +227,59 @@ class ApplicationCommunicator:
     async def receive_output(self, timeout: float | None = 1) -> Any:
         """Return the next message the application sends, waiting up to ``timeout`` s.
 
-        ``timeout=None`` waits without limit.
-
-        On timeout the application is cancelled and ``TimeoutError`` is raised
-        (unless the application failed, in which case its exception is raised).
+        ``timeout=None`` waits without limit.  Messages the application sent before
+        it failed are returned first; then its exception is raised.  On timeout the
+        application is cancelled and ``TimeoutError`` is raised.
         """
-        self._raise_if_failed()
         queue = self.output_queue
+        self._raise_if_violated()
         # The common case in tests: the message is already there, so no timer at all.
         if not queue.empty():
             return queue.get_nowait()
-        return await self._wait_for_output(queue, timeout)
-
-    async def _wait_for_output(self, queue: asyncio.Queue[Any], timeout: float | None) -> Any:
-        loop = asyncio.get_running_loop()
+        self._raise_if_failed()
+        if timeout is None or timeout > 0:
+            # Tests call this straight after send_input, and the application usually
+            # answers within one pass of the event loop: let it run once before paying
+            # for a timer.  (Not for a zero timeout, which expires exactly as published.)
+            await asyncio.sleep(0)
+            self._raise_if_violated()
+            if not queue.empty():
+                return queue.get_nowait()
+        message = await self._next_output_unless_ended(queue, timeout)
+        if message is not _NOTHING:
+            return message
+        # Woken by a failure, a violation or the deadline.  Output the application sent
+        # before it ended still comes first, its exception next; at a deadline the
+        # application is still running, and then a reply that raced it is not taken.
+        self._raise_if_violated()
+        if self.future.done() and not queue.empty():
+            return queue.get_nowait()
+        self._raise_if_failed()
+        # Timed out while the application is still running (or after it returned):
+        # stop it, letting any exception it raises while being cancelled win.
         future = self.future
-        getter = loop.create_task(queue.get())
-        wakeup = loop.create_future()
+        future.cancel()
+        await asyncio.wait({future})
+        if not future.cancelled():
+            future.result()
+        raise _TimeoutError(f"the application sent no message within {timeout} s")
 
-        def wake(_: object = None) -> None:
-            if not wakeup.done():
-                wakeup.set_result(None)
+    def _raise_if_violated(self) -> None:
+        """In validation mode, raise the first violation found, even over queued output."""
+        if self._validator is None:
+            return
+        violation = self._check_return()
+        if violation is None:
+            return
+        future = self._future
+        if future is not None and future.done() and not future.cancelled():
+            # Mark the application's own failure (usually this very violation, raised
+            # from its send) as seen, so asyncio does not log it as never retrieved.
+            future.exception()
+        raise violation
+
+    def _watch_for_failure(self, wake: Callable[[], None]) -> Callable[[asyncio.Task[Any]], None]:
+        """A done-callback for the application's task that calls ``wake`` if it failed."""
 
         def wake_if_failed(task: asyncio.Task[Any]) -> None:
             # A normal finish is no reason to stop waiting (the test may still put
@@ -245,6 +288,65 @@ class ApplicationCommunicator:
             if task.cancelled() or task.exception() is not None or self._check_return():
                 wake()
 
+        return wake_if_failed
+
+    async def _next_output_unless_ended(
+        self, queue: asyncio.Queue[Any], timeout: float | None
+    ) -> Any:
+        """The next message, or ``_NOTHING`` once failure, violation or timeout ends the wait."""
+        if sys.version_info >= (3, 11):
+            return await self._next_output_in_this_task(queue, timeout)
+        return await self._next_output_from_a_getter_task(queue, timeout)
+
+    async def _next_output_in_this_task(
+        self, queue: asyncio.Queue[Any], timeout: float | None
+    ) -> Any:
+        """Read the queue in the calling task under ``asyncio.timeout`` (Python 3.11+).
+
+        As in the published asgiref, so the caller's ``cancelling()`` count is kept.
+        A failure or a violation brings the deadline forward to now.  A cancelled
+        ``Queue.get`` leaves its message in the queue, so nothing is lost.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = asyncio.timeout(timeout)
+        waiting = True
+
+        def wake() -> None:
+            # A done-callback already scheduled may run once the wait is over.
+            if waiting and not deadline.expired():
+                deadline.reschedule(loop.time())
+
+        future = self.future
+        wake_if_failed = self._watch_for_failure(wake)
+        future.add_done_callback(wake_if_failed)
+        self._wake_receiver = wake
+        try:
+            async with deadline:
+                return await queue.get()
+        except TimeoutError:
+            return _NOTHING
+        finally:
+            waiting = False
+            self._wake_receiver = None
+            future.remove_done_callback(wake_if_failed)
+
+    async def _next_output_from_a_getter_task(
+        self, queue: asyncio.Queue[Any], timeout: float | None
+    ) -> Any:
+        """Read the queue in a task of its own: 3.10 has no ``asyncio.timeout``.
+
+        Drop this when 3.10 support goes.
+        """
+        loop = asyncio.get_running_loop()
+        getter = loop.create_task(queue.get())
+        wakeup = loop.create_future()
+
+        def wake(_: object = None) -> None:
+            if not wakeup.done():
+                wakeup.set_result(None)
+
+        future = self.future
+        wake_if_failed = self._watch_for_failure(wake)
         getter.add_done_callback(wake)
         future.add_done_callback(wake_if_failed)
         timer = None if timeout is None else loop.call_later(timeout, wake)
@@ -253,7 +355,7 @@ class ApplicationCommunicator:
             await wakeup
         except asyncio.CancelledError:
             # Our caller was cancelled.
-            self._keep_or_cancel(queue, getter)
+            _keep_or_cancel(queue, getter)
             raise
         finally:
             self._wake_receiver = None
@@ -261,29 +363,11 @@ class ApplicationCommunicator:
                 timer.cancel()
             future.remove_done_callback(wake_if_failed)
             getter.remove_done_callback(wake)
-        if self._violation is not None:
-            # Validation fails at once, even over output sent before the bad message.
-            self._keep_or_cancel(queue, getter)
-            raise self._violation
-        if getter.done():
+        if self._violation is None and getter.done() and not getter.cancelled():
             return getter.result()
-        getter.cancel()
-        self._raise_if_failed()
-        # Timed out while the application is still running: stop it, letting any
-        # exception it raises while being cancelled win over the timeout.
-        future.cancel()
-        await asyncio.wait({future})
-        if not future.cancelled():
-            future.result()
-        raise _TimeoutError(f"the application sent no message within {timeout} s")
-
-    @staticmethod
-    def _keep_or_cancel(queue: asyncio.Queue[Any], getter: asyncio.Task[Any]) -> None:
-        """Abandon ``getter`` without losing a message it already took off ``queue``."""
-        if getter.done() and not getter.cancelled():
-            _put_back_first(queue, getter.result())
-        else:
-            getter.cancel()
+        # A getter that has not run yet leaves its message in the queue.
+        _keep_or_cancel(queue, getter)
+        return _NOTHING
 
     async def receive_nothing(self, timeout: float = 0.1, interval: float = 0.01) -> bool:
         """Return True if no message is waiting or arrives within ``timeout`` seconds.
