@@ -421,6 +421,75 @@ async def test_a_message_of_none_is_returned_like_any_other() -> None:
     await communicator.wait()
 
 
+def answers_on_demand() -> tuple[Any, asyncio.Event]:
+    """An application that echoes each input only once the test sets the event."""
+    answer = asyncio.Event()
+
+    async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            await answer.wait()
+            answer.clear()
+            await send(message)
+
+    return app, answer
+
+
+async def test_a_shorter_timeout_after_a_longer_wait_still_expires() -> None:
+    # Waits share one timer set for the earliest deadline: a later, shorter wait must
+    # bring it forward.
+    app, answer = answers_on_demand()
+    communicator = ApplicationCommunicator(app, SCOPE)
+    await communicator.send_input({"type": "one"})
+    receiving = asyncio.ensure_future(communicator.receive_output(timeout=60))
+    await asyncio.sleep(0)
+    answer.set()
+    assert await receiving == {"type": "one"}
+    await communicator.send_input({"type": "unanswered"})
+    with pytest.raises(EXPECTED_TIMEOUT):
+        await asyncio.wait_for(communicator.receive_output(timeout=0.01), 30)
+    assert communicator.future.cancelled()
+
+
+async def test_a_longer_timeout_after_a_shorter_wait_still_expires() -> None:
+    # The timer of an answered short wait rings for nobody and is set again for the
+    # deadline of the wait under way.
+    app, answer = answers_on_demand()
+    communicator = ApplicationCommunicator(app, SCOPE)
+    await communicator.send_input({"type": "one"})
+    receiving = asyncio.ensure_future(communicator.receive_output(timeout=0.01))
+    await asyncio.sleep(0)
+    answer.set()
+    assert await receiving == {"type": "one"}
+    await communicator.send_input({"type": "unanswered"})
+    with pytest.raises(EXPECTED_TIMEOUT):
+        await asyncio.wait_for(communicator.receive_output(timeout=0.05), 30)
+
+
+async def test_concurrent_receivers_each_keep_their_own_timeout() -> None:
+    communicator = ApplicationCommunicator(silent, SCOPE)
+    patient = asyncio.ensure_future(communicator.receive_output(timeout=60))
+    await asyncio.sleep(0)
+    with pytest.raises(EXPECTED_TIMEOUT):
+        await asyncio.wait_for(communicator.receive_output(timeout=0.01), 30)
+    # The impatient one cancelled the application, which ends the other wait at once
+    # (the published asgiref would wait out the 60 s: it does not watch the application).
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(patient, 30)
+
+
+async def test_concurrent_receivers_are_served_in_order() -> None:
+    app, answer = answers_on_demand()
+    communicator = ApplicationCommunicator(app, SCOPE)
+    receivers = [asyncio.ensure_future(communicator.receive_output(timeout=30)) for _ in range(3)]
+    for number in range(3):
+        await communicator.send_input({"type": "n", "n": number})
+        answer.set()
+        await asyncio.wait_for(asyncio.wait({receivers[number]}), 30)
+    assert [receiver.result()["n"] for receiver in receivers] == [0, 1, 2]
+    communicator.stop()
+
+
 async def test_handled_timeout_leaves_the_callers_cancelling_count_unchanged() -> None:
     if sys.version_info < (3, 11):
         pytest.skip("Task.cancelling() is new in 3.11")

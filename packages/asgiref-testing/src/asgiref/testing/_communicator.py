@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import inspect
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 from asgiref.compatibility import guarantee_single_callable
 from asgiref.typing import ASGIApplication, Scope
 
+from ._output import OutputQueue
 from ._validation import MessageValidator, ProtocolViolation, check_scope
 
 __all__ = ["AnyApplication", "ApplicationCommunicator", "abandon"]
@@ -40,27 +42,6 @@ def _start_in_empty_context(awaitable: Awaitable[Any]) -> asyncio.Task[Any]:
     # 3.10's create_task has no context=; a task copies the context it is created in.
     return contextvars.Context().run(loop.create_task, coroutine)
 
-
-def _put_back_first(queue: asyncio.Queue[Any], message: Any) -> None:
-    """Return ``message`` to the head of ``queue`` (its getter was cancelled too late)."""
-    rest: list[Any] = []
-    while not queue.empty():
-        rest.append(queue.get_nowait())
-    queue.put_nowait(message)
-    for item in rest:
-        queue.put_nowait(item)
-
-
-def _keep_or_cancel(queue: asyncio.Queue[Any], getter: asyncio.Task[Any]) -> None:
-    """Abandon ``getter`` without losing a message it already took off ``queue``."""
-    if getter.done() and not getter.cancelled():
-        _put_back_first(queue, getter.result())
-    else:
-        getter.cancel()
-
-
-# What a wait that ended without a message returns (None is a message like any other).
-_NOTHING: Any = object()
 
 # Anything guarantee_single_callable accepts.  Typed wider than ASGIApplication on
 # purpose: frameworks annotate scope/receive/send with their own Mapping types, which
@@ -94,8 +75,6 @@ class ApplicationCommunicator:
         self.scope: dict[str, Any] = cast("dict[str, Any]", scope)
         self._validator: MessageValidator | None = None
         self._violation: ProtocolViolation | None = None
-        # Set while receive_output waits, so a violation can end the wait at once.
-        self._wake_receiver: Any = None
         if validate:
             check_scope(scope)
             self._validator = MessageValidator(scope)
@@ -111,7 +90,7 @@ class ApplicationCommunicator:
     def output_queue(self) -> asyncio.Queue[Any]:
         """Messages the application has sent and nobody has received yet."""
         if self._output_queue is None:
-            self._output_queue = asyncio.Queue()
+            self._output_queue = OutputQueue()
         return self._output_queue
 
     @property
@@ -140,8 +119,9 @@ class ApplicationCommunicator:
         except ProtocolViolation as violation:
             if self._violation is None:
                 self._violation = violation
-                if self._wake_receiver is not None:
-                    self._wake_receiver()
+                queue = self.output_queue
+                if isinstance(queue, OutputQueue):
+                    queue.wake_receivers()  # fail at once, not at the receiver's timeout
             raise
         await self.output_queue.put(message)
 
@@ -237,27 +217,54 @@ class ApplicationCommunicator:
         if not queue.empty():
             return queue.get_nowait()
         self._raise_if_failed()
-        if timeout is None or timeout > 0:
-            # Tests call this straight after send_input, and the application usually
-            # answers within one pass of the event loop: let it run once before paying
-            # for a timer.  (Not for a zero timeout, which expires exactly as published.)
-            await asyncio.sleep(0)
+        # One pass of the event loop first, timer-free: tests call this straight after
+        # send_input, and the application usually answers within that pass.  A zero
+        # timeout ends after it, as asyncio.timeout(0) does in the published asgiref.
+        await asyncio.sleep(0)
+        if self._validator is not None:
             self._raise_if_violated()
-            if not queue.empty():
-                return queue.get_nowait()
-        message = await self._next_output_unless_ended(queue, timeout)
-        if message is not _NOTHING:
-            return message
-        # Woken by a failure, a violation or the deadline.  Output the application sent
-        # before it ended still comes first, its exception next; at a deadline the
-        # application is still running, and then a reply that raced it is not taken.
-        self._raise_if_violated()
-        if self.future.done() and not queue.empty():
-            return queue.get_nowait()
-        self._raise_if_failed()
-        # Timed out while the application is still running (or after it returned):
-        # stop it, letting any exception it raises while being cancelled win.
         future = self.future
+        expired = timeout is not None and timeout <= 0
+        # At the deadline a still-running application is timed out even if a reply
+        # raced it (as published); one that ended hands over what it sent.
+        if not queue.empty() and (future.done() or not expired):
+            return queue.get_nowait()
+        if future.done():
+            self._raise_if_failed()
+        if expired:
+            return await self._time_out(timeout)
+        if not isinstance(queue, OutputQueue):
+            raise TypeError(
+                "receive_output() needs the communicator's own output_queue; put messages "
+                "on it rather than replacing it"
+            )
+        deadline = None if timeout is None else asyncio.get_running_loop().time() + timeout
+        # The application's end wakes this wait too, so a failure is raised at once.
+        # A callback of this call's own: remove_done_callback removes every equal one,
+        # and bound methods of one queue are equal, but other receivers may be waiting.
+        wake_on_end = functools.partial(queue.wake_receivers)
+        future.add_done_callback(wake_on_end)
+        try:
+            while True:
+                # Woken by a put, the application's end, a violation or the deadline.
+                expired = await queue.next_put(deadline)
+                if self._validator is not None:
+                    self._raise_if_violated()
+                if not queue.empty() and (future.done() or not expired):
+                    return queue.get_nowait()
+                if future.done():
+                    self._raise_if_failed()
+                if expired:
+                    break
+        finally:
+            future.remove_done_callback(wake_on_end)
+        return await self._time_out(timeout)
+
+    async def _time_out(self, timeout: float | None) -> NoReturn:
+        """Stop the application and raise ``TimeoutError`` (or what it raises when stopped)."""
+        future = self.future
+        # A failed application raises its exception instead; one that returned normally
+        # is reported as silent.  An exception raised while being cancelled wins too.
         future.cancel()
         await asyncio.wait({future})
         if not future.cancelled():
@@ -277,97 +284,6 @@ class ApplicationCommunicator:
             # from its send) as seen, so asyncio does not log it as never retrieved.
             future.exception()
         raise violation
-
-    def _watch_for_failure(self, wake: Callable[[], None]) -> Callable[[asyncio.Task[Any]], None]:
-        """A done-callback for the application's task that calls ``wake`` if it failed."""
-
-        def wake_if_failed(task: asyncio.Task[Any]) -> None:
-            # A normal finish is no reason to stop waiting (the test may still put
-            # output on the queue itself, and the spec waits out the timeout), unless
-            # validation finds the application returned too early.
-            if task.cancelled() or task.exception() is not None or self._check_return():
-                wake()
-
-        return wake_if_failed
-
-    async def _next_output_unless_ended(
-        self, queue: asyncio.Queue[Any], timeout: float | None
-    ) -> Any:
-        """The next message, or ``_NOTHING`` once failure, violation or timeout ends the wait."""
-        if sys.version_info >= (3, 11):
-            return await self._next_output_in_this_task(queue, timeout)
-        return await self._next_output_from_a_getter_task(queue, timeout)
-
-    async def _next_output_in_this_task(
-        self, queue: asyncio.Queue[Any], timeout: float | None
-    ) -> Any:
-        """Read the queue in the calling task under ``asyncio.timeout`` (Python 3.11+).
-
-        As in the published asgiref, so the caller's ``cancelling()`` count is kept.
-        A failure or a violation brings the deadline forward to now.  A cancelled
-        ``Queue.get`` leaves its message in the queue, so nothing is lost.
-        """
-        loop = asyncio.get_running_loop()
-        deadline = asyncio.timeout(timeout)
-        waiting = True
-
-        def wake() -> None:
-            # A done-callback already scheduled may run once the wait is over.
-            if waiting and not deadline.expired():
-                deadline.reschedule(loop.time())
-
-        future = self.future
-        wake_if_failed = self._watch_for_failure(wake)
-        future.add_done_callback(wake_if_failed)
-        self._wake_receiver = wake
-        try:
-            async with deadline:
-                return await queue.get()
-        except TimeoutError:
-            return _NOTHING
-        finally:
-            waiting = False
-            self._wake_receiver = None
-            future.remove_done_callback(wake_if_failed)
-
-    async def _next_output_from_a_getter_task(
-        self, queue: asyncio.Queue[Any], timeout: float | None
-    ) -> Any:
-        """Read the queue in a task of its own: 3.10 has no ``asyncio.timeout``.
-
-        Drop this when 3.10 support goes.
-        """
-        loop = asyncio.get_running_loop()
-        getter = loop.create_task(queue.get())
-        wakeup = loop.create_future()
-
-        def wake(_: object = None) -> None:
-            if not wakeup.done():
-                wakeup.set_result(None)
-
-        future = self.future
-        wake_if_failed = self._watch_for_failure(wake)
-        getter.add_done_callback(wake)
-        future.add_done_callback(wake_if_failed)
-        timer = None if timeout is None else loop.call_later(timeout, wake)
-        self._wake_receiver = wake
-        try:
-            await wakeup
-        except asyncio.CancelledError:
-            # Our caller was cancelled.
-            _keep_or_cancel(queue, getter)
-            raise
-        finally:
-            self._wake_receiver = None
-            if timer is not None:
-                timer.cancel()
-            future.remove_done_callback(wake_if_failed)
-            getter.remove_done_callback(wake)
-        if self._violation is None and getter.done() and not getter.cancelled():
-            return getter.result()
-        # A getter that has not run yet leaves its message in the queue.
-        _keep_or_cancel(queue, getter)
-        return _NOTHING
 
     async def receive_nothing(self, timeout: float = 0.1, interval: float = 0.01) -> bool:
         """Return True if no message is waiting or arrives within ``timeout`` seconds.
