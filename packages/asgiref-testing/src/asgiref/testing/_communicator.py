@@ -232,7 +232,7 @@ class ApplicationCommunicator:
         if future.done():
             self._raise_if_failed()
         if expired:
-            return await self._time_out(timeout)
+            return await self._time_out()
         if not isinstance(queue, OutputQueue):
             raise TypeError(
                 "receive_output() needs the communicator's own output_queue; put messages "
@@ -258,9 +258,9 @@ class ApplicationCommunicator:
                     break
         finally:
             future.remove_done_callback(wake_on_end)
-        return await self._time_out(timeout)
+        return await self._time_out()
 
-    async def _time_out(self, timeout: float | None) -> NoReturn:
+    async def _time_out(self) -> NoReturn:
         """Stop the application and raise ``TimeoutError`` (or what it raises when stopped)."""
         future = self.future
         # A failed application raises its exception instead; one that returned normally
@@ -269,7 +269,8 @@ class ApplicationCommunicator:
         await asyncio.wait({future})
         if not future.cancelled():
             future.result()
-        raise _TimeoutError(f"the application sent no message within {timeout} s")
+        # Without a message, as the published asgiref raises it (asyncio.timeout's own).
+        raise _TimeoutError
 
     def _raise_if_violated(self) -> None:
         """In validation mode, raise the first violation found, even over queued output."""
