@@ -39,7 +39,7 @@ class Recorder(StatelessServer):
 
     application_checker_interval = 0.01
 
-    def __init__(self, application: Any, max_applications: int = 1000) -> None:
+    def __init__(self, application: Any, max_applications: float = 1000) -> None:
         super().__init__(application, max_applications)
         self.sent: list[tuple[Any, Any]] = []
         self.exceptions: list[tuple[BaseException, dict[str, Any]]] = []

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import numbers
 import time
 import traceback
 from collections.abc import Awaitable, Callable
@@ -22,6 +21,20 @@ logger = logging.getLogger("asgiref.server")
 AnyApplication = ASGIApplication | Callable[..., Any]
 
 
+def _checked_bound(max_applications: object) -> float:
+    """``max_applications`` if it is a usable bound; a clear error otherwise."""
+    # A number, not just an int: math.inf is a fair way to ask for no bound at all.
+    if isinstance(max_applications, bool) or not isinstance(max_applications, (int, float)):
+        raise TypeError(f"max_applications must be a number, got {type(max_applications).__name__}")
+    if not max_applications >= 1:  # NaN too
+        # The published asgiref accepted it and ran one instance anyway.
+        raise ValueError(
+            f"max_applications must be at least 1 (no instance could ever run), "
+            f"got {max_applications}"
+        )
+    return max_applications
+
+
 class StatelessServer:
     """Base class for servers whose "connections" are scopes multiplexed over one channel.
 
@@ -36,19 +49,8 @@ class StatelessServer:
     application_checker_interval = 0.1
 
     def __init__(self, application: AnyApplication, max_applications: float = 1000) -> None:
-        # A number, not just an int: math.inf is a fair way to ask for no bound at all.
-        if isinstance(max_applications, bool) or not isinstance(max_applications, numbers.Real):
-            raise TypeError(
-                f"max_applications must be a number, got {type(max_applications).__name__}"
-            )
-        if not max_applications >= 1:  # NaN too
-            # The published asgiref accepted it and ran one instance anyway.
-            raise ValueError(
-                f"max_applications must be at least 1 (no instance could ever run), "
-                f"got {max_applications}"
-            )
         self.application = application
-        self.max_applications = max_applications
+        self.max_applications = _checked_bound(max_applications)
         # scope_id -> {"input_queue", "future", "scope", "last_used"}
         self.application_instances: dict[Any, dict[str, Any]] = {}
         # Strong references to checker tasks started by arun(); the event loop only
