@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import functools
 import inspect
 import sys
 import time
@@ -104,6 +103,10 @@ class ApplicationCommunicator:
                 receive = self._receive_and_track
                 send = self._validate_and_send
             self._future = _start_in_empty_context(self.application(self.scope, receive, send))
+            queue = self.output_queue
+            if isinstance(queue, OutputQueue):
+                # A receiver waiting for output learns at once that none will come.
+                self._future.add_done_callback(queue.wake_receivers)
         return self._future
 
     async def _receive_and_track(self) -> Any:
@@ -239,26 +242,21 @@ class ApplicationCommunicator:
                 "on it rather than replacing it"
             )
         deadline = None if timeout is None else asyncio.get_running_loop().time() + timeout
-        # The application's end wakes this wait too, so a failure is raised at once.
-        # A callback of this call's own: remove_done_callback removes every equal one,
-        # and bound methods of one queue are equal, but other receivers may be waiting.
-        wake_on_end = functools.partial(queue.wake_receivers)
-        future.add_done_callback(wake_on_end)
-        try:
-            while True:
-                # Woken by a put, the application's end, a violation or the deadline.
-                expired = await queue.next_put(deadline)
-                if self._validator is not None:
-                    self._raise_if_violated()
-                if not queue.empty() and (future.done() or not expired):
-                    return queue.get_nowait()
-                if future.done():
-                    self._raise_if_failed()
-                if expired:
-                    break
-        finally:
-            future.remove_done_callback(wake_on_end)
-        return await self._time_out()
+        while True:
+            # Woken by a put, the application's end, a violation or the deadline.
+            waiter = queue.next_put(deadline)
+            try:
+                expired = await waiter
+            finally:
+                queue.forget(waiter)
+            if self._validator is not None:
+                self._raise_if_violated()
+            if not queue.empty() and (future.done() or not expired):
+                return queue.get_nowait()
+            if future.done():
+                self._raise_if_failed()
+            if expired:
+                return await self._time_out()
 
     async def _time_out(self) -> NoReturn:
         """Stop the application and raise ``TimeoutError`` (or what it raises when stopped)."""

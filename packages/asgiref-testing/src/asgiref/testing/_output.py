@@ -28,10 +28,12 @@ class OutputQueue(asyncio.Queue[Any]):
         self._receivers: dict[asyncio.Future[bool], float] = {}
         self._alarm: asyncio.TimerHandle | None = None
 
-    async def next_put(self, deadline: float | None) -> bool:
-        """Wait for the next put or :meth:`wake_receivers`; True if ``deadline`` came first.
+    def next_put(self, deadline: float | None) -> asyncio.Future[bool]:
+        """A future resolved at the next put or :meth:`wake_receivers` (False) or at
+        ``deadline`` (True), whichever comes first; pass it to :meth:`forget` after.
 
-        ``deadline`` is in event-loop time; None waits without limit.
+        ``deadline`` is in event-loop time; None waits without limit.  A plain future,
+        not a coroutine: this wait is the hot path of a test waiting for a reply.
         """
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[bool] = loop.create_future()
@@ -41,15 +43,17 @@ class OutputQueue(asyncio.Queue[Any]):
             self._receivers[waiter] = deadline
             if self._alarm is None or self._alarm.when() > deadline:
                 self._set_alarm(loop, deadline)
-        try:
-            return await waiter
-        finally:
-            # Still there if the caller was cancelled; an alarm that outlives every
-            # waiter rings once for nobody and is not set again.
-            self._receivers.pop(waiter, None)
+        return waiter
+
+    def forget(self, waiter: asyncio.Future[bool]) -> None:
+        """Stop tracking ``waiter`` (still tracked if its caller was cancelled).
+
+        An alarm that outlives every waiter rings once for nobody and is not set again.
+        """
+        self._receivers.pop(waiter, None)
 
     def wake_receivers(self, _: object = None) -> None:
-        """End every current :meth:`next_put` wait (also usable as a done-callback)."""
+        """Resolve every pending :meth:`next_put` future (also usable as a done-callback)."""
         receivers, self._receivers = self._receivers, {}
         for waiter in receivers:
             if not waiter.done():
