@@ -39,7 +39,7 @@ class Recorder(StatelessServer):
 
     application_checker_interval = 0.01
 
-    def __init__(self, application: Any, max_applications: int = 1000) -> None:
+    def __init__(self, application: Any, max_applications: float = 1000) -> None:
         super().__init__(application, max_applications)
         self.sent: list[tuple[Any, Any]] = []
         self.exceptions: list[tuple[BaseException, dict[str, Any]]] = []
@@ -141,19 +141,64 @@ async def test_double_callable_application_is_adapted() -> None:
 
 async def test_max_applications_evicts_the_least_recently_used() -> None:
     server = Recorder(idle_app, max_applications=2)
-    for number, name in enumerate("abc"):
+    for number, name in enumerate("ab"):
         server.get_or_create_application_instance(name, {"type": "custom"})
         # Explicit times: wall-clock readings taken this close together may tie.
         server.application_instances[name]["last_used"] = float(number)
-    # The comparison is ">": max_applications + 1 instances may exist.
-    assert list(server.application_instances) == ["a", "b", "c"]
     futures = {name: details["future"] for name, details in server.application_instances.items()}
     server.get_or_create_application_instance("a", {"type": "custom"})  # now the newest
-    server.get_or_create_application_instance("d", {"type": "custom"})
-    assert list(server.application_instances) == ["a", "c", "d"]
+    server.get_or_create_application_instance("c", {"type": "custom"})
+    assert list(server.application_instances) == ["a", "c"]
     await asyncio.wait({futures["b"]}, timeout=5)
     assert futures["b"].cancelled()
     assert not futures["a"].done()
+    for name in list(server.application_instances):
+        server.delete_application_instance(name)
+
+
+# Deviation from the published asgiref, whose ">" check lets max_applications + 1 exist.
+@pytest.mark.parametrize("bound", [1, 2, 5])
+async def test_never_more_than_max_applications_instances(bound: int) -> None:
+    server = Recorder(idle_app, max_applications=bound)
+    most = 0
+    for number in range(3 * bound + 2):
+        server.get_or_create_application_instance(number, {"type": "custom"})
+        most = max(most, len(server.application_instances))
+    assert most == bound
+    # The newest ones are kept.
+    assert list(server.application_instances) == list(range(2 * bound + 2, 3 * bound + 2))
+    for name in list(server.application_instances):
+        server.delete_application_instance(name)
+
+
+async def test_an_existing_instance_never_evicts_anything() -> None:
+    server = Recorder(idle_app, max_applications=2)
+    server.get_or_create_application_instance("a", {"type": "custom"})
+    server.get_or_create_application_instance("b", {"type": "custom"})
+    for _ in range(3):
+        server.get_or_create_application_instance("a", {"type": "custom"})
+    assert list(server.application_instances) == ["a", "b"]
+    for name in list(server.application_instances):
+        server.delete_application_instance(name)
+
+
+@pytest.mark.parametrize("bound", [0, -1, 0.5, float("nan")])
+def test_max_applications_below_one_is_refused(bound: float) -> None:
+    with pytest.raises(ValueError, match=f"max_applications must be at least 1.*got {bound}"):
+        StatelessServer(idle_app, bound)
+
+
+@pytest.mark.parametrize("bound", ["10", True, None])
+def test_max_applications_must_be_a_number(bound: Any) -> None:
+    with pytest.raises(TypeError, match="max_applications must be a number"):
+        StatelessServer(idle_app, bound)
+
+
+async def test_an_infinite_max_applications_means_no_bound() -> None:
+    server = Recorder(idle_app, max_applications=float("inf"))
+    for number in range(20):
+        server.get_or_create_application_instance(number, {"type": "custom"})
+    assert len(server.application_instances) == 20
     for name in list(server.application_instances):
         server.delete_application_instance(name)
 

@@ -223,15 +223,46 @@ async def test_receive_output_returns_output_queued_before_a_normal_finish() -> 
     assert await communicator.receive_output() == {"type": "reply", "got": {"type": "one"}}
 
 
-async def test_receive_output_raises_the_application_exception_first() -> None:
+def sends_then_fails(*, steps_between: int) -> Any:
+    """An application that sends two messages, then fails, after ``steps_between`` yields."""
+
     async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-        await send({"type": "queued"})
+        await receive()
+        for _ in range(steps_between):
+            await asyncio.sleep(0)
+        await send({"type": "first"})
+        await send({"type": "second"})
         raise KeyError("failed after sending")
 
-    communicator = ApplicationCommunicator(app, SCOPE)
-    await asyncio.wait({communicator.future})
+    return app
+
+
+async def receive_all_then_the_failure(communicator: ApplicationCommunicator) -> None:
+    assert await communicator.receive_output(timeout=30) == {"type": "first"}
+    assert await communicator.receive_output(timeout=30) == {"type": "second"}
+    for _ in range(2):  # the failure stays, for every later call
+        with pytest.raises(KeyError, match="failed after sending"):
+            await communicator.receive_output(timeout=30)
     with pytest.raises(KeyError, match="failed after sending"):
-        await communicator.receive_output()
+        await communicator.send_input({"type": "more"})
+
+
+# Deviation from the published asgiref, which raises the exception first and so loses
+# the messages: a test needs the last response to see why the application failed.
+async def test_output_sent_before_a_failure_is_received_before_the_exception() -> None:
+    communicator = ApplicationCommunicator(sends_then_fails(steps_between=0), SCOPE)
+    await communicator.send_input({"type": "go"})
+    await asyncio.wait({communicator.future})
+    await receive_all_then_the_failure(communicator)
+
+
+@pytest.mark.parametrize("steps_between", [0, 1, 5])
+async def test_output_sent_before_a_failure_while_receiving_comes_first(steps_between: int) -> None:
+    # 0: answered within the first pass of the loop; more: a timed wait was under way
+    # when the messages and the failure arrived together.
+    communicator = ApplicationCommunicator(sends_then_fails(steps_between=steps_between), SCOPE)
+    await communicator.send_input({"type": "go"})
+    await receive_all_then_the_failure(communicator)
 
 
 async def test_receive_output_raises_an_exception_raised_while_waiting() -> None:
@@ -271,6 +302,7 @@ async def test_receive_output_timeout_is_the_builtin_timeout_error() -> None:
     with pytest.raises(EXPECTED_TIMEOUT) as caught:
         await communicator.receive_output(timeout=0.01)
     assert type(caught.value) is EXPECTED_TIMEOUT
+    assert str(caught.value) == ""  # as published: asyncio.timeout's bare TimeoutError
     if sys.version_info >= (3, 11):
         assert type(caught.value) is TimeoutError
 
@@ -317,6 +349,143 @@ async def test_receive_output_with_output_waiting_arms_no_timer(
     assert (await communicator.receive_output())["type"] == "echo"
     assert timers == []
     monkeypatch.undo()
+    communicator.stop()
+
+
+def count_timers(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Record every timer the running loop arms from now on."""
+    loop = asyncio.get_running_loop()
+    armed: list[float] = []
+    real_call_at, real_call_later = loop.call_at, loop.call_later
+
+    def call_at(when: float, *args: Any, **kwargs: Any) -> asyncio.TimerHandle:
+        armed.append(when)
+        return real_call_at(when, *args, **kwargs)
+
+    def call_later(delay: float, *args: Any, **kwargs: Any) -> asyncio.TimerHandle:
+        armed.append(delay)
+        return real_call_later(delay, *args, **kwargs)
+
+    monkeypatch.setattr(loop, "call_at", call_at)
+    monkeypatch.setattr(loop, "call_later", call_later)
+    return armed
+
+
+async def test_a_reply_within_one_loop_pass_arms_no_timer(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The way tests call it: send_input, then receive_output at once.  Speed matters
+    # here (see benchmarks/bench_testing.py); a timer per message is most of the cost.
+    communicator = ApplicationCommunicator(echo, SCOPE)
+    armed = count_timers(monkeypatch)
+    for number in range(3):
+        await communicator.send_input({"type": "n", "n": number})
+        assert (await communicator.receive_output())["got"] == {"type": "n", "n": number}
+    assert armed == []
+    monkeypatch.undo()
+    communicator.stop()
+
+
+async def test_a_slower_reply_is_still_awaited_under_the_timeout() -> None:
+    async def slow_echo(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        message = await receive()
+        for _ in range(5):
+            await asyncio.sleep(0)
+        await send(message)
+
+    communicator = ApplicationCommunicator(slow_echo, SCOPE)
+    await communicator.send_input({"type": "slow"})
+    assert await communicator.receive_output(timeout=30) == {"type": "slow"}
+    await communicator.wait()
+
+
+async def test_zero_timeout_does_not_let_the_application_run_first() -> None:
+    # As published: with nothing queued yet, a zero timeout expires at the next loop
+    # pass, and the application is cancelled even though its reply was one step away.
+    communicator = ApplicationCommunicator(echo, SCOPE)
+    await communicator.send_input({"type": "x"})
+    with pytest.raises(EXPECTED_TIMEOUT):
+        await communicator.receive_output(timeout=0)
+    assert communicator.future.cancelled()
+
+
+async def test_a_message_of_none_is_returned_like_any_other() -> None:
+    async def sends_none(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        await receive()
+        for _ in range(3):
+            await asyncio.sleep(0)
+        await send(None)
+
+    communicator = ApplicationCommunicator(sends_none, SCOPE)
+    await communicator.send_input({"type": "go"})
+    assert await communicator.receive_output(timeout=30) is None
+    await communicator.wait()
+
+
+def answers_on_demand() -> tuple[Any, asyncio.Event]:
+    """An application that echoes each input only once the test sets the event."""
+    answer = asyncio.Event()
+
+    async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            await answer.wait()
+            answer.clear()
+            await send(message)
+
+    return app, answer
+
+
+async def test_a_shorter_timeout_after_a_longer_wait_still_expires() -> None:
+    # Waits share one timer set for the earliest deadline: a later, shorter wait must
+    # bring it forward.
+    app, answer = answers_on_demand()
+    communicator = ApplicationCommunicator(app, SCOPE)
+    await communicator.send_input({"type": "one"})
+    receiving = asyncio.ensure_future(communicator.receive_output(timeout=60))
+    await asyncio.sleep(0)
+    answer.set()
+    assert await receiving == {"type": "one"}
+    await communicator.send_input({"type": "unanswered"})
+    with pytest.raises(EXPECTED_TIMEOUT):
+        await asyncio.wait_for(communicator.receive_output(timeout=0.01), 30)
+    assert communicator.future.cancelled()
+
+
+async def test_a_longer_timeout_after_a_shorter_wait_still_expires() -> None:
+    # The timer of an answered short wait rings for nobody and is set again for the
+    # deadline of the wait under way.
+    app, answer = answers_on_demand()
+    communicator = ApplicationCommunicator(app, SCOPE)
+    await communicator.send_input({"type": "one"})
+    receiving = asyncio.ensure_future(communicator.receive_output(timeout=0.01))
+    await asyncio.sleep(0)
+    answer.set()
+    assert await receiving == {"type": "one"}
+    await communicator.send_input({"type": "unanswered"})
+    with pytest.raises(EXPECTED_TIMEOUT):
+        await asyncio.wait_for(communicator.receive_output(timeout=0.05), 30)
+
+
+async def test_concurrent_receivers_each_keep_their_own_timeout() -> None:
+    communicator = ApplicationCommunicator(silent, SCOPE)
+    patient = asyncio.ensure_future(communicator.receive_output(timeout=60))
+    await asyncio.sleep(0)
+    with pytest.raises(EXPECTED_TIMEOUT):
+        await asyncio.wait_for(communicator.receive_output(timeout=0.01), 30)
+    # The impatient one cancelled the application, which ends the other wait at once
+    # (the published asgiref would wait out the 60 s: it does not watch the application).
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(patient, 30)
+
+
+async def test_concurrent_receivers_are_served_in_order() -> None:
+    app, answer = answers_on_demand()
+    communicator = ApplicationCommunicator(app, SCOPE)
+    receivers = [asyncio.ensure_future(communicator.receive_output(timeout=30)) for _ in range(3)]
+    for number in range(3):
+        await communicator.send_input({"type": "n", "n": number})
+        answer.set()
+        await asyncio.wait_for(asyncio.wait({receivers[number]}), 30)
+    assert [receiver.result()["n"] for receiver in receivers] == [0, 1, 2]
     communicator.stop()
 
 

@@ -21,22 +21,36 @@ logger = logging.getLogger("asgiref.server")
 AnyApplication = ASGIApplication | Callable[..., Any]
 
 
+def _checked_bound(max_applications: object) -> float:
+    """``max_applications`` if it is a usable bound; a clear error otherwise."""
+    # A number, not just an int: math.inf is a fair way to ask for no bound at all.
+    if isinstance(max_applications, bool) or not isinstance(max_applications, (int, float)):
+        raise TypeError(f"max_applications must be a number, got {type(max_applications).__name__}")
+    if not max_applications >= 1:  # NaN too
+        # The published asgiref accepted it and ran one instance anyway.
+        raise ValueError(
+            f"max_applications must be at least 1 (no instance could ever run), "
+            f"got {max_applications}"
+        )
+    return max_applications
+
+
 class StatelessServer:
     """Base class for servers whose "connections" are scopes multiplexed over one channel.
 
     Subclasses implement :meth:`handle` (read from the transport, then feed each
     scope's queue from :meth:`get_or_create_application_instance`) and
     :meth:`application_send` (deliver what an application sends).  Instances
-    that finish are removed by :meth:`application_checker`, and at most about
+    that finish are removed by :meth:`application_checker`, and at most
     ``max_applications`` run at once: the least recently used one is evicted.
     """
 
     # Seconds between sweeps for finished application instances.
     application_checker_interval = 0.1
 
-    def __init__(self, application: AnyApplication, max_applications: int = 1000) -> None:
+    def __init__(self, application: AnyApplication, max_applications: float = 1000) -> None:
         self.application = application
-        self.max_applications = max_applications
+        self.max_applications = _checked_bound(max_applications)
         # scope_id -> {"input_queue", "future", "scope", "last_used"}
         self.application_instances: dict[Any, dict[str, Any]] = {}
         # Strong references to checker tasks started by arun(); the event loop only
@@ -83,8 +97,11 @@ class StatelessServer:
             details["last_used"] = time.time()
             queue: asyncio.Queue[Any] = details["input_queue"]
             return queue
-        # ">" keeps the published behaviour: up to max_applications + 1 instances.
-        while len(self.application_instances) > self.max_applications:
+        # Make room before adding: never more than max_applications instances.  (The
+        # published asgiref compares with ">" here and so holds one more.)
+        while self.application_instances and (
+            len(self.application_instances) >= self.max_applications
+        ):
             self.delete_oldest_application_instance()
         input_queue: asyncio.Queue[Any] = asyncio.Queue()
         # Called with keywords, as the published asgiref does; subclasses rely on it.
