@@ -38,7 +38,8 @@ nox.options.sessions = ["tests", "lint", "typecheck", "build", "install_matrix"]
 # A missing interpreter is reported and skipped, on CI too (nox would error there by default).
 nox.options.error_on_missing_interpreters = False
 nox.options.reuse_existing_virtualenvs = True
-# uv builds session venvs in a fraction of the time; plain venv when uv is absent.
+# uv builds session venvs in a fraction of the time; plain venv when uv is absent (install
+# "nox[uv]" to have it: the README says so).
 nox.options.default_venv_backend = "uv|venv"
 
 
@@ -179,11 +180,17 @@ def test_requirements(dist: str) -> tuple[list[str], list[str]]:
 
 def _uv(session: nox.Session) -> str | None:
     """A uv executable when one can be had: it makes a test venv in under a second, pip in ~15."""
-    found = shutil.which("uv")
+    # On PATH, beside nox itself (``pip install "nox[uv]"``), or installed earlier here.
+    found = (
+        shutil.which("uv")
+        or shutil.which("uv", path=str(Path(sys.executable).parent))
+        or shutil.which("uv", path=session.bin)
+    )
     if found:
         return found
     if isinstance(session.virtualenv, nox.virtualenv.VirtualEnv):
-        session.install("uv")
+        # Once per session venv: every throwaway venv of the session uses it.
+        session.install("uv", silent=True)
         return shutil.which("uv", path=session.bin)
     return None
 
@@ -231,15 +238,8 @@ def _env_dir(session: nox.Session, name: str) -> Path:
 
 def _check_installed_from(env: Env, modules: list[str]) -> None:
     """Fail unless each module is imported from the env's site-packages, not a source tree."""
-    code = (
-        "import importlib, sys\n"
-        f"for name in {modules!r}:\n"
-        "    mod = importlib.import_module(name)\n"
-        "    where = mod.__file__ or ''\n"
-        "    assert 'site-packages' in where and '/packages/' not in where, (name, where)\n"
-    )
     with env.session.chdir(tempfile.gettempdir()):
-        env.run("-c", code)
+        env.run(str(ROOT / "tools" / "install_checks.py"), "from-site-packages", *modules)
 
 
 SUBPACKAGES = {

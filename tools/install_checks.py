@@ -1,7 +1,8 @@
 """Checks run inside one install_matrix virtualenv (see ``nox -s install_matrix``).
 
 Usage: ``python install_checks.py CASE [ARGS...]`` where CASE is one of
-``types-only``, ``everything``, ``without-wsgi``, ``vendored``. Exits non-zero
+``types-only``, ``everything``, ``without-wsgi``, ``vendored``, ``from-site-packages``
+(also used by ``nox -s tests``). Exits non-zero
 with a message on the first failed check.
 """
 
@@ -184,6 +185,14 @@ def case_vendored(packages: str, project: str) -> None:
     ok("vendored asgiref-sync works under another top-level name")
 
 
+def case_from_site_packages(*modules: str) -> None:
+    """Each module is imported from the environment's site-packages, not a source tree."""
+    for name in modules:
+        where = importlib.import_module(name).__file__ or ""
+        if "site-packages" not in where or "/packages/" in where:
+            fail(f"{name} is imported from {where}, not from the installed wheel")
+
+
 def main() -> None:
     case, *args = sys.argv[1:]
     os.chdir(tempfile.gettempdir())  # never import a source tree by accident
@@ -195,6 +204,8 @@ def main() -> None:
         case_without_wsgi(*args)
     elif case == "vendored":
         case_vendored(*args)
+    elif case == "from-site-packages":
+        case_from_site_packages(*args)
     else:
         fail(f"unknown case {case!r}")
 
