@@ -8,6 +8,7 @@ from ._bridge import AsyncToSync as AsyncToSync
 from ._bridge import SyncToAsync as SyncToAsync
 from ._bridge import async_to_sync as async_to_sync
 from ._bridge import sync_to_async as sync_to_async
+from ._diagnostics import enable_from_environment as _enable_diagnostics_from_environment
 from ._contexts import AsyncSingleThreadContext as AsyncSingleThreadContext
 from ._contexts import ThreadSensitiveContext as ThreadSensitiveContext
 from ._coroutines import iscoroutinefunction as iscoroutinefunction
@@ -35,3 +36,6 @@ for _defined_here in (
 ):
     _defined_here.__module__ = __name__
 del _defined_here
+
+# ASGIREF_DIAGNOSTICS=1: diagnostics mode from the start (no thread until the first call).
+_enable_diagnostics_from_environment()
