@@ -102,7 +102,8 @@ def main() -> None:
     for hop in sorted(collector.hops, key=lambda h: h.submitted_at):
         queued = f"{(hop.queue_wait or 0) * 1e3:.2f}ms"
         ran = f"{(hop.run_time or 0) * 1e3:.2f}ms"
-        print(f"{'  ' * hop.depth + hop.name:<40} {hop.route:<13} {hop.lane:<22} {queued:>8} {ran:>8}")
+        name = "  " * hop.depth + hop.name
+        print(f"{name:<40} {hop.route:<13} {hop.lane:<22} {queued:>8} {ran:>8}")
     parents: dict[str, Any] = {
         hop.name: hop.parent.name if hop.parent else None for hop in collector.hops
     }

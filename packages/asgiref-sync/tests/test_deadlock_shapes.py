@@ -36,9 +36,11 @@ def test_525_fire_and_forget_sync_call_outliving_run_until_complete() -> None:
             outcome.append(exc)
         finished.set()
 
+    abandoned: list[asyncio.Future[None]] = []
+
     async def start_and_leave() -> None:
         # Fire and forget: nobody awaits the task; run_until_complete returns without it.
-        asyncio.ensure_future(sync_to_async(background)())
+        abandoned.append(asyncio.ensure_future(sync_to_async(background)()))
         await asyncio.sleep(0)
 
     loop = asyncio.new_event_loop()

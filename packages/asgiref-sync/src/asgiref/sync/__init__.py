@@ -8,11 +8,11 @@ from ._bridge import AsyncToSync as AsyncToSync
 from ._bridge import SyncToAsync as SyncToAsync
 from ._bridge import async_to_sync as async_to_sync
 from ._bridge import sync_to_async as sync_to_async
-from ._diagnostics import enable_from_environment as _enable_diagnostics_from_environment
 from ._contexts import AsyncSingleThreadContext as AsyncSingleThreadContext
 from ._contexts import ThreadSensitiveContext as ThreadSensitiveContext
 from ._coroutines import iscoroutinefunction as iscoroutinefunction
 from ._coroutines import markcoroutinefunction as markcoroutinefunction
+from ._diagnostics import enable_from_environment as _enable_diagnostics_from_environment
 
 __all__ = [
     "AsyncSingleThreadContext",

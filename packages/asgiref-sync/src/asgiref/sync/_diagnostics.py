@@ -196,7 +196,7 @@ def enable_diagnostics(threshold: float = DEFAULT_THRESHOLD) -> None:
 
 def disable_diagnostics() -> None:
     """Stop tracking (a no-op when diagnostics are off); the bridge is back to no cost."""
-    global _tracker  # noqa: PLW0603 - one switch per process
+    global _tracker
     with _switch_lock:
         tracker, _tracker = _tracker, None
     if tracker is not None:

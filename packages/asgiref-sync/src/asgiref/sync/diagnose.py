@@ -28,8 +28,8 @@ from typing import IO, Any
 
 from ._diagnostics import DEFAULT_THRESHOLD as DEFAULT_THRESHOLD
 from ._diagnostics import END_OF_DUMP as END_OF_DUMP
-from ._diagnostics import disable_diagnostics as disable_diagnostics
 from ._diagnostics import diagnostics_enabled as diagnostics_enabled
+from ._diagnostics import disable_diagnostics as disable_diagnostics
 from ._diagnostics import dump_bridge_state as dump_bridge_state
 from ._diagnostics import enable_diagnostics as enable_diagnostics
 
