@@ -20,7 +20,8 @@ import threading
 import time
 import traceback
 from collections.abc import Iterable
-from typing import IO
+from types import FrameType
+from typing import IO, cast
 
 from ..current_thread_executor import CurrentThreadExecutor
 from . import _fork, _observe, _state
@@ -73,6 +74,13 @@ class _Tracker(BridgeObserver):
                 )
                 self._watchdog.start()
 
+    def forget_after_fork(self) -> None:
+        """In a forked child: the watchdog and the parent's calls stayed in the parent."""
+        self.in_flight.clear()
+        self._warned.clear()
+        self._watchdog = None
+        self._watchdog_lock = threading.Lock()
+
     def stop(self) -> None:
         self._stop.set()
         watchdog = self._watchdog
@@ -95,7 +103,7 @@ class _Tracker(BridgeObserver):
 
     def _warn_slow_lane(self, hop: Hop, waited: float) -> None:
         holders = lane_holders(hop, self.in_flight.values())
-        frames = sys._current_frames()  # the only way to see another thread's stack
+        frames = sys._current_frames()  # pyright: ignore[reportPrivateUsage]  # another thread's stack
         if holders:
             held_by = "; ".join(_describe(holder) for holder in holders)
         else:
@@ -163,12 +171,12 @@ def _describe(hop: Hop) -> str:
     )
 
 
-def _thread_stack(ident: int, frames: dict[int, object]) -> str:
+def _thread_stack(ident: int, frames: dict[int, FrameType]) -> str:
     frame = frames.get(ident)
     name = next((t.name for t in threading.enumerate() if t.ident == ident), f"thread {ident}")
     if frame is None:
         return f"  --- {name}: no Python frame\n"
-    lines = traceback.format_stack(frame)  # type: ignore[arg-type]  # a frame object
+    lines = traceback.format_stack(frame)
     return f"  --- stack of {name}:\n" + "".join("    " + line for line in lines)
 
 
@@ -184,7 +192,8 @@ def enable_diagnostics(threshold: float = DEFAULT_THRESHOLD) -> None:
     Calling it again changes the threshold. Turn off with :func:`disable_diagnostics`.
     """
     global _tracker  # noqa: PLW0603 - one switch per process
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or threshold <= 0:  # pyright: ignore[reportUnnecessaryIsInstance]
+    given = cast("object", threshold)  # callers pass anything; check before trusting it
+    if isinstance(given, bool) or not isinstance(given, (int, float)) or given <= 0:
         raise ValueError(f"threshold must be a positive number of seconds, not {threshold!r}")
     with _switch_lock:
         if _tracker is not None:
@@ -225,13 +234,9 @@ def enable_from_environment() -> None:
 
 
 def _forget_after_fork() -> None:
-    # The watchdog thread and the parent's calls stayed in the parent; keep the mode on.
     tracker = _tracker
     if tracker is not None:
-        tracker.in_flight.clear()
-        tracker._warned.clear()  # the tracker is this module's own
-        tracker._watchdog = None
-        tracker._watchdog_lock = threading.Lock()
+        tracker.forget_after_fork()
 
 
 _fork.after_fork_in_child(_forget_after_fork)
@@ -246,7 +251,7 @@ def dump_bridge_state(file: IO[str] | None = None) -> str:
     Returns the text, and also writes it to ``file`` when one is given. Calls in
     flight are known only while diagnostics mode is on; threads and pools always.
     """
-    frames = sys._current_frames()  # the only way to see another thread's stack
+    frames = sys._current_frames()  # pyright: ignore[reportPrivateUsage]  # another thread's stack
     threads = {thread.ident: thread for thread in threading.enumerate()}
     tracker = _tracker
     out: list[str] = [f"=== asgiref bridge state (pid {os.getpid()}) ===\n"]

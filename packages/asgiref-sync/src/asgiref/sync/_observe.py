@@ -28,9 +28,9 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ..current_thread_executor import CurrentThreadExecutor
 from . import _fork
@@ -99,9 +99,7 @@ class Hop:
     """
 
     __slots__ = (
-        "_context_token",
-        "_observers",
-        "_tokens",
+        "active_token",
         "caller_thread",
         "caller_thread_id",
         "cancelled",
@@ -113,6 +111,7 @@ class Hop:
         "id",
         "lane",
         "loop",
+        "observer_tokens",
         "outcome_error",
         "parent",
         "resumed_at",
@@ -168,9 +167,10 @@ class Hop:
         self.outcome_error: BaseException | None = None
         #: The caller stopped waiting before the work ended (it was cancelled).
         self.cancelled = False
-        self._observers: tuple[BridgeObserver, ...] = ()
-        self._tokens: list[object] = []
-        self._context_token: contextvars.Token[Hop | None] | None = None
+        #: The bridge's bookkeeping: each observer asked at submission, with its token.
+        self.observer_tokens: tuple[tuple[BridgeObserver, object], ...] = ()
+        #: The bridge's bookkeeping: undoes marking this hop current where it runs.
+        self.active_token: contextvars.Token[Hop | None] | None = None
 
     @property
     def name(self) -> str:
@@ -241,8 +241,11 @@ def remove_observer(observer: BridgeObserver) -> None:
         observers = tuple(o for o in observers if o is not observer)
 
 
+_Observer = TypeVar("_Observer", bound=BridgeObserver)
+
+
 @contextmanager
-def observing(observer: BridgeObserver) -> Iterator[BridgeObserver]:
+def observing(observer: _Observer) -> Generator[_Observer, None, None]:
     """Register ``observer`` for the duration of a ``with`` block (handy in tests)."""
     add_observer(observer)
     try:
@@ -281,14 +284,15 @@ def submitted(
     )
     # The observers asked at submission hear every later event of this hop, even if
     # removed meanwhile: a span started is always finished.
-    hop._observers = current
-    tokens = hop._tokens
+    pairs: list[tuple[BridgeObserver, object]] = []
     for observer in current:
         try:
-            tokens.append(observer.hop_submitted(hop))
+            token = observer.hop_submitted(hop)
         except Exception:  # noqa: BLE001 - an observer never breaks the call
             _report(observer, "hop_submitted")
-            tokens.append(None)
+            token = None
+        pairs.append((observer, token))
+    hop.observer_tokens = tuple(pairs)
     return hop
 
 
@@ -300,9 +304,9 @@ def started(hop: Hop, loop: object = None) -> None:
     if loop is not None:
         hop.loop = loop
         hop.lane = current.name  # async_to_sync: the loop's thread
-    hop._context_token = _current_hop.set(hop)
+    hop.active_token = _current_hop.set(hop)
     hop.started_at = time.perf_counter()
-    for observer, token in zip(hop._observers, hop._tokens, strict=True):
+    for observer, token in hop.observer_tokens:
         try:
             observer.hop_started(hop, token)
         except Exception:  # noqa: BLE001 - an observer never breaks the call
@@ -313,12 +317,12 @@ def ended(hop: Hop, error: BaseException | None) -> None:
     """The work is over; undo what ``started`` set in this context."""
     hop.ended_at = time.perf_counter()
     hop.error = error
-    for observer, token in zip(hop._observers, hop._tokens, strict=True):
+    for observer, token in hop.observer_tokens:
         try:
             observer.hop_ended(hop, token)
         except Exception:  # noqa: BLE001 - an observer never breaks the call
             _report(observer, "hop_ended")
-    context_token, hop._context_token = hop._context_token, None
+    context_token, hop.active_token = hop.active_token, None
     if context_token is not None:
         # Back to the identical previous value, so copying the context back to the
         # caller does not leak this hop into it.
@@ -330,7 +334,7 @@ def resumed(hop: Hop, outcome_error: BaseException | None) -> None:
     hop.resumed_at = time.perf_counter()
     hop.outcome_error = outcome_error
     hop.cancelled = hop.ended_at is None
-    for observer, token in zip(hop._observers, hop._tokens, strict=True):
+    for observer, token in hop.observer_tokens:
         try:
             observer.hop_resumed(hop, token)
         except Exception:  # noqa: BLE001 - an observer never breaks the call
