@@ -252,6 +252,52 @@ def run_in_executor_default_gather1000() -> float:
     return _paired("nonts_gather1000")[1]
 
 
+# --- instrumentation (asgiref.sync.observe; ours only) -------------------------------
+#
+# With no observer registered the bridge pays one check per call: the rows above, set
+# against the same rows of an earlier build, show it. Here one observer that does nothing
+# is registered around alternate batches of the same loop, so the difference between the
+# two is the per-hop cost of being observed (four events and the Hop record).
+
+
+def _observer_pair() -> tuple[_Make, _Make, int]:
+    try:
+        from asgiref.sync.observe import BridgeObserver, add_observer, remove_observer
+    except ImportError:
+        raise NotImplementedError from None  # the published asgiref has no observers
+
+    class NoOp(BridgeObserver):
+        pass
+
+    observer = NoOp()
+    plain = _seq(sync_to_async(_noop))
+
+    async def observed(n: int) -> None:
+        add_observer(observer)
+        try:
+            await plain(n)
+        finally:
+            remove_observer(observer)
+
+    return observed, plain, 1
+
+
+_PAIRS["ts_seq_observed"] = _observer_pair
+
+
+def sync_to_async_ts_seq_noop_observer() -> float:
+    return _paired("ts_seq_observed")[0]
+
+
+def sync_to_async_ts_seq_unobserved() -> float:
+    return _paired("ts_seq_observed")[1]
+
+
+def observer_cost_per_hop() -> float:
+    observed, unobserved = _paired("ts_seq_observed")
+    return max(observed - unobserved, 1e-9)
+
+
 WORKLOADS: dict[str, Callable[[], float]] = {
     "async_to_sync_no_loop": async_to_sync_no_loop,
     "run_coroutine_threadsafe_running_loop": run_coroutine_threadsafe_running_loop,
@@ -265,6 +311,9 @@ WORKLOADS: dict[str, Callable[[], float]] = {
     "run_in_executor_single_thread_gather1000": run_in_executor_single_thread_gather1000,
     "run_in_executor_default_seq": run_in_executor_default_seq,
     "run_in_executor_default_gather1000": run_in_executor_default_gather1000,
+    "sync_to_async_ts_seq_noop_observer": sync_to_async_ts_seq_noop_observer,
+    "sync_to_async_ts_seq_unobserved": sync_to_async_ts_seq_unobserved,
+    "observer_cost_per_hop": observer_cost_per_hop,
 }
 
 TARGETS: list[tuple[str, str, float]] = [
@@ -272,6 +321,8 @@ TARGETS: list[tuple[str, str, float]] = [
     ("sync_to_async_ts_gather1000", "run_in_executor_single_thread_gather1000", 1.15),
     ("sync_to_async_nonts_seq", "run_in_executor_default_seq", 1.15),
     ("sync_to_async_nonts_gather1000", "run_in_executor_default_gather1000", 1.15),
+    # One no-op observer: a small share of a hop, never a multiple of it.
+    ("sync_to_async_ts_seq_noop_observer", "sync_to_async_ts_seq_unobserved", 1.3),
 ]
 
 VS_PUBLISHED: list[tuple[str, float]] = [

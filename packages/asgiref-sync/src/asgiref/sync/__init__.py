@@ -12,6 +12,7 @@ from ._contexts import AsyncSingleThreadContext as AsyncSingleThreadContext
 from ._contexts import ThreadSensitiveContext as ThreadSensitiveContext
 from ._coroutines import iscoroutinefunction as iscoroutinefunction
 from ._coroutines import markcoroutinefunction as markcoroutinefunction
+from ._diagnostics import enable_from_environment as _enable_diagnostics_from_environment
 
 __all__ = [
     "AsyncSingleThreadContext",
@@ -35,3 +36,6 @@ for _defined_here in (
 ):
     _defined_here.__module__ = __name__
 del _defined_here
+
+# ASGIREF_DIAGNOSTICS=1: diagnostics mode from the start (no thread until the first call).
+_enable_diagnostics_from_environment()

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, Generic, ParamSpec
 from ..current_thread_executor import CurrentThreadExecutor
 from ..local import Local
 from ..local._ownership import claim_current_context
-from . import _fork, _state
+from . import _fork, _observe, _state
 from ._context_copy import restore_context
 from ._contexts import loop_thread_for
 from ._coroutines import iscoroutinefunction, markcoroutinefunction
@@ -243,6 +243,12 @@ class SyncToAsync(Generic[_P, _R]):
             task_context: list[asyncio.Task[Any]] = []
             # One argument (the child) away from running it in the worker, in context.
             func = functools.partial(_context_run, context, _enter_and_call, loop_bridge)
+            hop: _observe.Hop | None = None
+            if _observe.observers:  # the one check instrumentation costs when nobody listens
+                hop = _hop_submitted(self, executor, loop)
+                func = functools.partial(
+                    _context_run, context, _observe.run_observed, hop, _enter_and_call, loop_bridge
+                )
             exc_info = sys.exc_info()
             outcome: _Outcome[_R] | None = None
             if executor is None:
@@ -270,9 +276,20 @@ class SyncToAsync(Generic[_P, _R]):
                     child,
                 )
             else:
-                work = executor.submit(
-                    self.thread_handler, loop, exc_info, task_context, func, child
-                )
+                try:
+                    work = executor.submit(
+                        self.thread_handler, loop, exc_info, task_context, func, child
+                    )
+                except RuntimeError as exc:
+                    if not _bridge_has_quit(exc):
+                        raise
+                    # A task outlived the async_to_sync call (and every enclosing one)
+                    # whose thread would have run this: it gets a thread of its own.
+                    executor = _orphan_lane(hop)
+                    work = executor.submit(
+                        self.thread_handler, loop, exc_info, task_context, func, child
+                    )
+                    executor.post(functools.partial(_state.tsc_lanes.checkin, executor))
             try:
                 waiter = loop.create_future()
                 if isinstance(work, Future):
@@ -293,6 +310,8 @@ class SyncToAsync(Generic[_P, _R]):
                 if copied:
                     restore_context(context)
                     claim_current_context()
+                if hop is not None:
+                    _observe.resumed(hop, _observe.current_error())
         finally:
             _deadlock_context.set(False)
 
@@ -427,6 +446,54 @@ def _forget_process_wide_executor_after_fork() -> None:
 _fork.after_fork_in_child(_forget_process_wide_executor_after_fork)
 
 
+def _hop_submitted(
+    call: SyncToAsync[Any, Any], executor: Executor | None, loop: asyncio.AbstractEventLoop
+) -> _observe.Hop:
+    """Tell the observers of a sync_to_async call about to be queued on ``executor``."""
+    thread_sensitive = call._thread_sensitive  # pyright: ignore[reportPrivateUsage]
+    route: _observe.Route
+    if not thread_sensitive:
+        route = "default" if executor is None else "executor"
+    elif isinstance(executor, CurrentThreadExecutor):
+        route = "bridge"
+    elif _thread_sensitive_context.get(None) is not None:
+        route = "context"
+    else:
+        route = "process-wide"
+    return _observe.submitted(
+        _observe.observers,
+        "sync_to_async",
+        call.func,
+        thread_sensitive=bool(thread_sensitive),
+        route=route,
+        lane=_observe.lane_of(executor),
+        executor=executor,
+        loop=loop,
+    )
+
+
+def _loop_hop_resumed(hop: _observe.Hop, call_result: Future[Any]) -> None:
+    _observe.forget_in_main_wrap(call_result)
+    error = _observe.current_error()
+    if error is None and call_result.done():
+        error = call_result.exception()
+    _observe.resumed(hop, error)
+
+
+def _bridge_has_quit(error: RuntimeError) -> bool:
+    """True when submitting failed because every enclosing async_to_sync call has ended."""
+    # The executor's own message (spec'd); the other RuntimeError it raises is a misuse.
+    return str(error) == "CurrentThreadExecutor already quit or is broken"
+
+
+def _orphan_lane(hop: _observe.Hop | None) -> Worker:
+    """A pooled lane for one call whose bridge has gone; it goes back once the call is done."""
+    lane = _state.tsc_lanes.checkout()
+    if hop is not None:
+        hop.route, hop.lane, hop.executor = "orphan", lane.name, lane
+    return lane
+
+
 def _has_running_loop() -> bool:
     # The C-level check asyncio uses itself; get_running_loop() would raise instead.
     return _get_running_loop() is not None
@@ -491,6 +558,11 @@ class AsyncToSync(Generic[_P, _R]):
             # That loop belonged to a new-loop call that has ended. The published
             # asgiref closes such loops; ours is reused, so treat it as closed.
             return None
+        if loop is not None and not loop.is_running():
+            # Nobody awaits this thread's call any more (a fire-and-forget task whose
+            # loop.run_until_complete returned): a callback scheduled there would wait
+            # for the loop to run again, maybe forever, so run on a loop of our own.
+            return None
         return loop
 
     def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R:
@@ -508,6 +580,18 @@ class AsyncToSync(Generic[_P, _R]):
         call_result: Future[_R] = Future()
         context = [contextvars.copy_context()]
         exc_info = sys.exc_info()
+        hop: _observe.Hop | None = None
+        if _observe.observers:  # the one check instrumentation costs when nobody listens
+            hop = _observe.submitted(
+                _observe.observers,
+                "async_to_sync",
+                self.awaitable,
+                thread_sensitive=False,
+                route="new-loop" if main_loop is None else "parent-loop",
+                lane="new loop" if main_loop is None else "parent loop",
+                loop=main_loop,
+            )
+            _observe.expect_in_main_wrap(call_result, hop)
         try:
             awaitable = self.awaitable(*args, **kwargs)
             main = self.main_wrap(call_result, exc_info, task_context, context, awaitable)
@@ -516,6 +600,8 @@ class AsyncToSync(Generic[_P, _R]):
                     main_loop.call_soon_threadsafe(main_loop.create_task, main)
                 except RuntimeError:
                     main_loop = None  # closed: run on a loop of our own instead
+                    if hop is not None:
+                        hop.route, hop.lane = "new-loop", "new loop"
             if main_loop is not None:
                 current_executor.run_until_future(call_result)
             else:
@@ -524,6 +610,8 @@ class AsyncToSync(Generic[_P, _R]):
             restore_context(context[0])
             claim_current_context()
             _bridge_executors.current = old_executor
+            if hop is not None:
+                _loop_hop_resumed(hop, call_result)
         return call_result.result()
 
     @staticmethod
@@ -556,6 +644,9 @@ class AsyncToSync(Generic[_P, _R]):
         if context is not None:
             restore_context(context[0])
             claim_current_context()
+        hop = _observe.claim_in_main_wrap(call_result) if _observe.pending_loop_hops else None
+        if hop is not None:
+            _observe.started(hop, asyncio.get_running_loop())
         current_task = asyncio.current_task()
         if task_context is not None and current_task is not None:
             task_context.append(current_task)
@@ -571,6 +662,8 @@ class AsyncToSync(Generic[_P, _R]):
                 result = await awaitable
         except BaseException as exc:  # noqa: BLE001 - every outcome goes to the caller
             outcome = exc
+        if hop is not None:
+            _observe.ended(hop, outcome)
         # Everything the caller reads is in place before it is woken.
         if task_context is not None and current_task is not None:
             task_context.remove(current_task)
