@@ -12,10 +12,12 @@ from ._contexts import AsyncSingleThreadContext as AsyncSingleThreadContext
 from ._contexts import ThreadSensitiveContext as ThreadSensitiveContext
 from ._coroutines import iscoroutinefunction as iscoroutinefunction
 from ._coroutines import markcoroutinefunction as markcoroutinefunction
+from ._loop_thread import LoopThread as LoopThread
 
 __all__ = [
     "AsyncSingleThreadContext",
     "AsyncToSync",
+    "LoopThread",
     "SyncToAsync",
     "ThreadSensitiveContext",
     "async_to_sync",
@@ -28,6 +30,7 @@ __all__ = [
 for _defined_here in (
     AsyncSingleThreadContext,
     AsyncToSync,
+    LoopThread,
     SyncToAsync,
     ThreadSensitiveContext,
     async_to_sync,
