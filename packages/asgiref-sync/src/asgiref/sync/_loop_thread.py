@@ -112,16 +112,9 @@ class LoopThread:
         Cancelling the returned future cancels the task.
         """
         _check_coroutine(coroutine)
-        try:
-            loop = self.loop
-        except BaseException:
-            coroutine.close()
-            raise
-        if context is None:
-            return asyncio.run_coroutine_threadsafe(coroutine, loop)
-        # The scheduling call copies the context it runs in; a copy of the
-        # given one keeps it usable by other threads meanwhile.
-        return context.copy().run(asyncio.run_coroutine_threadsafe, coroutine, loop)
+        future: concurrent.futures.Future[_T] = concurrent.futures.Future()
+        self._schedule(coroutine, future, context)
+        return future
 
     def run(
         self,
@@ -138,19 +131,20 @@ class LoopThread:
         ``concurrent.futures.CancelledError``. Calling this from the loop's own
         thread would wait forever, so it raises ``RuntimeError``.
         """
+        _check_coroutine(coroutine)
         if timeout is not None and not timeout >= 0:
-            _check_coroutine(coroutine)
             coroutine.close()
             raise ValueError(f"timeout must be None or a number >= 0, not {timeout!r}")
         if self.in_loop_thread():
-            _check_coroutine(coroutine)
             coroutine.close()
             raise RuntimeError(
                 "LoopThread.run() was called from the loop's own thread, where waiting for "
                 "the result would block the loop forever; await the coroutine instead"
             )
-        future = self.submit(coroutine, context=context)
+        # Made before anything is scheduled, so an interrupt at any point can cancel it.
+        future: concurrent.futures.Future[_T] = concurrent.futures.Future()
         try:
+            self._schedule(coroutine, future, context)
             return future.result(timeout)
         except concurrent.futures.TimeoutError:
             # On Python 3.10 this is not the builtin TimeoutError; make it one.
@@ -188,6 +182,26 @@ class LoopThread:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def _schedule(
+        self,
+        coroutine: Coroutine[Any, Any, _T],
+        future: concurrent.futures.Future[_T],
+        context: contextvars.Context | None,
+    ) -> None:
+        try:
+            loop = self.loop
+        except BaseException:
+            coroutine.close()
+            raise
+        # The callback runs in (a copy of) the context; the task copies it in turn.
+        loop.call_soon_threadsafe(
+            _start_task,
+            loop,
+            coroutine,
+            future,
+            context=None if context is None else context.copy(),
+        )
+
     def _start(self) -> asyncio.AbstractEventLoop:
         with self._lock:
             if self._closed:
@@ -220,6 +234,34 @@ def _check_coroutine(coroutine: object) -> None:
         raise TypeError(
             f"LoopThread needs a coroutine object (call the async function), not {coroutine!r}"
         )
+
+
+def _start_task(
+    loop: asyncio.AbstractEventLoop,
+    coroutine: Coroutine[Any, Any, _T],
+    future: concurrent.futures.Future[_T],
+) -> None:
+    """In the loop's thread: run ``coroutine`` as a task whose outcome goes to ``future``."""
+    if future.cancelled():
+        coroutine.close()  # the caller gave up before the task existed
+        return
+    task = loop.create_task(coroutine)
+    task.add_done_callback(lambda _: _copy_outcome(task, future))
+    future.add_done_callback(
+        lambda _: future.cancelled() and loop.call_soon_threadsafe(task.cancel)
+    )
+
+
+def _copy_outcome(task: asyncio.Task[_T], future: concurrent.futures.Future[_T]) -> None:
+    try:
+        if task.cancelled():
+            future.cancel()
+        elif (error := task.exception()) is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(task.result())
+    except concurrent.futures.InvalidStateError:
+        pass  # the caller cancelled it meanwhile
 
 
 def _serve_forever(loop: asyncio.AbstractEventLoop) -> None:
