@@ -226,12 +226,13 @@ class AsgiCall:
             _log_late_failure(error)
 
     async def _receive(self) -> dict[str, Any]:
+        if self._client_gone or self._response == _COMPLETE:
+            # As ASGI servers do: once the response is over, the body no longer matters.
+            return {"type": _DISCONNECT}
         ready = self._ready_body
         if ready is not None:
             self._ready_body = None
             return self._request_message(ready)
-        if self._client_gone or self._response == _COMPLETE:
-            return {"type": _DISCONNECT}
         if self._body_complete:
             # Nothing more will come: wait for the end of the response or of the client.
             waiter = self._loop.create_future()
