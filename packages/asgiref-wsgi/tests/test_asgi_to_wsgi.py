@@ -137,8 +137,8 @@ def test_scope_is_built_from_the_environ(adapt: Callable[..., AsgiToWsgi]) -> No
         HTTP_X_CUSTOM_THING="Value",
         HTTP_HOST="example.com",
         SERVER_PROTOCOL="HTTP/1.0",
-        **{"wsgi.url_scheme": "https"},
     )
+    environ["wsgi.url_scheme"] = "https"
     assert call(adapter, environ).body == b"ok"
     (scope,) = seen
     assert scope["type"] == "http"
@@ -398,7 +398,10 @@ BAD_MESSAGES: list[tuple[list[Any], str]] = [
         "sent twice",
     ),
     (
-        [{"type": "http.response.start", "status": 200}, {"type": "http.response.body", "body": "s"}],
+        [
+            {"type": "http.response.start", "status": 200},
+            {"type": "http.response.body", "body": "s"},
+        ],
         "'body' must be bytes",
     ),
     (
@@ -477,7 +480,7 @@ def test_bad_constructor_arguments() -> None:
 
     with pytest.raises(TypeError, match="needs an ASGI application"):
         AsgiToWsgi("not callable")
-    with pytest.raises(TypeError, match="loop_thread must be an asgiref.sync.LoopThread"):
+    with pytest.raises(TypeError, match=r"loop_thread must be an asgiref\.sync\.LoopThread"):
         AsgiToWsgi(app, loop_thread=asyncio.new_event_loop)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="lifespan must be 'auto', 'on' or 'off'"):
         AsgiToWsgi(app, lifespan="yes")  # type: ignore[arg-type]
@@ -489,7 +492,11 @@ def test_bad_constructor_arguments() -> None:
 
 BAD_ENVIRONS: list[tuple[Any, type[Exception], str]] = [
     ("not a dict", TypeError, "must be a dict"),
-    ({k: v for k, v in environ_for().items() if k != "REQUEST_METHOD"}, ValueError, "REQUEST_METHOD"),
+    (
+        {k: v for k, v in environ_for().items() if k != "REQUEST_METHOD"},
+        ValueError,
+        "REQUEST_METHOD",
+    ),
     (environ_for(REQUEST_METHOD=b"GET"), TypeError, "REQUEST_METHOD"),
     (environ_for(PATH_INFO="/\u20ac"), ValueError, "outside latin-1"),
     (environ_for(PATH_INFO=None), TypeError, "PATH_INFO"),
@@ -497,7 +504,7 @@ BAD_ENVIRONS: list[tuple[Any, type[Exception], str]] = [
     (environ_for(SERVER_PROTOCOL="SPDY"), ValueError, "SERVER_PROTOCOL"),
     (environ_for(SERVER_PORT="eighty"), ValueError, "SERVER_PORT"),
     (environ_for(CONTENT_LENGTH="-5"), ValueError, "CONTENT_LENGTH"),
-    (environ_for(**{"wsgi.input": None}), TypeError, "wsgi.input"),
+    ({**environ_for(), "wsgi.input": None}, TypeError, "wsgi.input"),
     ({k: v for k, v in environ_for().items() if k != "wsgi.url_scheme"}, ValueError, "url_scheme"),
 ]
 
