@@ -16,7 +16,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +113,7 @@ def _starlette_app() -> Any:
     from starlette.routing import Route
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+    async def lifespan(app: Starlette) -> AsyncGenerator[dict[str, Any], None]:
         yield {"started_in": os.getpid()}
 
     async def hello(request: Request) -> JSONResponse:

@@ -85,6 +85,10 @@ def call(adapter: AsgiToWsgi, environ: dict[str, Any]) -> Response:
     return response
 
 
+def ignore_start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+    """A start_response for tests that look only at the body."""
+
+
 @pytest.fixture
 def adapt() -> Iterator[Callable[..., AsgiToWsgi]]:
     made: list[AsgiToWsgi] = []
@@ -230,7 +234,11 @@ def test_response_streams_as_the_application_sends(adapt: Callable[..., AsgiToWs
         await send({"type": "http.response.body", "body": b""})
 
     statuses: list[str] = []
-    result = adapt(app)(environ_for(), lambda status, headers: statuses.append(status))
+
+    def start_response(status: str, headers: list[tuple[str, str]]) -> None:
+        statuses.append(status)
+
+    result = adapt(app)(environ_for(), start_response)
     iterator = iter(result)
     assert statuses == ["200 OK"]
     assert next(iterator) == b"one"
@@ -255,7 +263,7 @@ def test_server_closing_early_delivers_disconnect(adapt: Callable[..., AsgiToWsg
             results.append("send raised ClientDisconnected")
         finished.set()
 
-    result = adapt(app)(environ_for(), lambda status, headers: None)
+    result = adapt(app)(environ_for(), ignore_start)
     assert next(iter(result)) == b"first"
     result.close()  # type: ignore[attr-defined]
     assert finished.wait(WAIT)
@@ -308,7 +316,7 @@ def test_hundred_mib_up_and_down_in_bounded_memory(adapt: Callable[..., AsgiToWs
     try:
         result = adapter(
             environ_for("/", "POST", stream=Upload(), CONTENT_LENGTH=str(total)),
-            lambda status, headers: None,
+            ignore_start,
         )
         downloaded = sum(len(chunk) for chunk in result)
         result.close()  # type: ignore[attr-defined]
@@ -355,7 +363,7 @@ def test_exception_after_the_response_started_breaks_the_response(
         await send({"type": "http.response.body", "body": b"partial", "more_body": True})
         raise ZeroDivisionError("mid-response")
 
-    result = adapt(app)(environ_for(), lambda status, headers: None)
+    result = adapt(app)(environ_for(), ignore_start)
     iterator = iter(result)
     assert next(iterator) == b"partial"
     with pytest.raises(ZeroDivisionError, match="mid-response"):
@@ -368,7 +376,7 @@ def test_returning_mid_response_breaks_the_response(adapt: Callable[..., AsgiToW
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"partial", "more_body": True})
 
-    result = adapt(app)(environ_for(), lambda status, headers: None)
+    result = adapt(app)(environ_for(), ignore_start)
     with pytest.raises(RuntimeError, match="without completing its response"):
         list(result)
 
@@ -519,7 +527,7 @@ def test_bad_environ_gets_a_clear_error(
         called.append(scope)
 
     with pytest.raises(error, match=match):
-        adapt(app)(environ, lambda status, headers: None)
+        adapt(app)(environ, ignore_start)
     assert not called
 
 

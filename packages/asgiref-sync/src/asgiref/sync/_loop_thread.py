@@ -268,7 +268,14 @@ def _serve_forever(loop: asyncio.AbstractEventLoop) -> None:
     asyncio.set_event_loop(loop)
     try:
         loop.run_forever()
-        _shut_down_like_asyncio_run(loop)
+        try:
+            _shut_down_like_asyncio_run(loop)
+        except RuntimeError:
+            # Closed from an atexit hook (the main thread has ended): no thread may start
+            # now, so the default executor's shutdown cannot run, and has nothing left to
+            # do: concurrent.futures joined its threads before atexit hooks ran.
+            if threading.main_thread().is_alive():
+                raise
     finally:
         asyncio.set_event_loop(None)
         loop.close()
