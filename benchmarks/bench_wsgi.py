@@ -1,4 +1,4 @@
-"""asgiref.wsgi.WsgiToAsgi: throughput and memory, driven in-process (no sockets).
+"""asgiref.wsgi.WsgiToAsgi and AsgiToWsgi: throughput and memory, in-process (no sockets).
 
 Every workload drives an ASGI application directly with an in-process driver that behaves
 like a real server: ``receive()`` hands out the request body in 64 KiB messages and, once
@@ -11,6 +11,7 @@ workloads), so the ratios compare adapters and nothing else.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import tracemalloc
 from collections.abc import Awaitable, Callable, Iterable, Iterator
@@ -273,6 +274,260 @@ def download_100mib_peak_bytes() -> float:
     return _peak_bytes(lambda: _request(app, slow_send=True), total)
 
 
+# --------------------------------------------------------------------------- AsgiToWsgi
+#
+# The other direction: an ASGI application behind a WSGI server, compared with a2wsgi's
+# ASGIMiddleware in the same process. The "server" calls the WSGI application directly,
+# as wsgiref does (environ in, start_response, iterate, close), from one thread or from 64.
+
+
+async def _asgi_hello(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        raise ValueError("HTTP only")  # lifespan unsupported: both adapters go on without
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/plain"), (b"content-length", b"14")],
+        }
+    )
+    await send({"type": "http.response.body", "body": _SMALL_BODY})
+
+
+async def _asgi_upload(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        raise ValueError("HTTP only")
+    total = 0
+    while True:
+        message = await receive()
+        total += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = str(total).encode()
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _asgi_download(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        raise ValueError("HTTP only")
+    left = int(scope["query_string"])
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    while left > 0:
+        size = min(_CHUNK, left)
+        left -= size
+        await send({"type": "http.response.body", "body": b"x" * size, "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
+
+
+class _LazyInput:
+    """A request body made on demand, as a server reading a socket would deliver it."""
+
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def read(self, size: int = -1) -> bytes:
+        size = self.left if size < 0 else min(size, self.left)
+        self.left -= size
+        return b"u" * size
+
+
+def _environ(method: str = "GET", body_size: int = 0, query: str = "") -> _Environ:
+    return {
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": "/bench",
+        "QUERY_STRING": query,
+        "CONTENT_LENGTH": str(body_size) if body_size else "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "REMOTE_PORT": "50000",
+        "HTTP_HOST": "bench",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": _LazyInput(body_size),
+        "wsgi.errors": None,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+
+
+def _serve_one(app: _WsgiApp, environ: _Environ) -> int:
+    """One request as a WSGI server handles it; return the response body size."""
+    statuses: list[str] = []
+    result = app(environ, lambda status, headers, exc_info=None: statuses.append(status))
+    try:
+        size = sum(len(chunk) for chunk in result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    if not statuses or not statuses[0].startswith("200"):
+        raise RuntimeError(f"unexpected status {statuses}")
+    return size
+
+
+def _asgi_to_wsgi_ours(app: Any) -> _WsgiApp:
+    try:
+        from asgiref.wsgi import AsgiToWsgi  # type: ignore[attr-defined, unused-ignore]
+    except ImportError as exc:  # the published asgiref has no AsgiToWsgi
+        raise NotImplementedError("asgiref.wsgi.AsgiToWsgi is not in this asgiref") from exc
+    return AsgiToWsgi(app)  # type: ignore[no-any-return]
+
+
+def _asgi_to_wsgi_a2wsgi(app: Any) -> _WsgiApp:
+    try:
+        from a2wsgi import ASGIMiddleware
+    except ImportError as exc:
+        raise NotImplementedError("a2wsgi is not installed") from exc
+    return ASGIMiddleware(app)  # type: ignore[return-value]
+
+
+def _best_time_per_request(
+    run: Callable[[int], None], count: int, rounds: int = 5, budget: float = 2.5
+) -> float:
+    """Best of up to ``rounds`` timings of ``run(count)`` after a warm-up; seconds/request."""
+    run(max(1, count // 10))
+    timings: list[float] = []
+    spent = 0.0
+    while len(timings) < rounds and (len(timings) < 2 or spent < budget):
+        start = time.perf_counter()
+        run(count)
+        timings.append(time.perf_counter() - start)
+        spent += timings[-1]
+    return min(timings) / count
+
+
+def _direct_gets(adapter: Callable[[Any], _WsgiApp]) -> float:
+    app = adapter(_asgi_hello)
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            _serve_one(app, _environ())
+
+    return _best_time_per_request(run, 2000)
+
+
+def _threaded_gets(adapter: Callable[[Any], _WsgiApp]) -> float:
+    app = adapter(_asgi_hello)
+
+    def run(n: int) -> None:
+        per_thread = max(1, n // 64)
+
+        def client() -> None:
+            for _ in range(per_thread):
+                _serve_one(app, _environ())
+
+        threads = [threading.Thread(target=client) for _ in range(64)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    return _best_time_per_request(run, 64 * 30)
+
+
+def _asgi_posts(adapter: Callable[[Any], _WsgiApp]) -> float:
+    app = adapter(_asgi_upload)
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            _serve_one(app, _environ("POST", _MIB))
+
+    return _best_time_per_request(run, 30)
+
+
+def _asgi_downloads(adapter: Callable[[Any], _WsgiApp]) -> float:
+    app = adapter(_asgi_download)
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            if _serve_one(app, _environ(query=str(_MIB))) != _MIB:
+                raise RuntimeError("short response")
+
+    return _best_time_per_request(run, 30)
+
+
+def _asgi_peak(adapter: Callable[[Any], _WsgiApp], upload: bool) -> float:
+    total = 100 * _MIB
+    app = adapter(_asgi_upload if upload else _asgi_download)
+    environ = _environ("POST", total) if upload else _environ(query=str(total))
+    _serve_one(app, _environ("POST", 10) if upload else _environ(query="10"))  # warm-up
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        size = _serve_one(app, environ)
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    if size != (len(str(total)) if upload else total):
+        raise RuntimeError(f"unexpected response size {size}")
+    return float(peak)
+
+
+def a2w_get_direct() -> float:
+    """AsgiToWsgi: small GETs called directly, one at a time: seconds per request."""
+    return _direct_gets(_asgi_to_wsgi_ours)
+
+
+def a2wsgi_asgi_get_direct() -> float:
+    """Reference: the same through a2wsgi.ASGIMiddleware."""
+    return _direct_gets(_asgi_to_wsgi_a2wsgi)
+
+
+def a2w_get_64_threads() -> float:
+    """AsgiToWsgi: small GETs from 64 server threads at once: seconds per request."""
+    return _threaded_gets(_asgi_to_wsgi_ours)
+
+
+def a2wsgi_asgi_get_64_threads() -> float:
+    """Reference: the same through a2wsgi.ASGIMiddleware."""
+    return _threaded_gets(_asgi_to_wsgi_a2wsgi)
+
+
+def a2w_post_1mib() -> float:
+    """AsgiToWsgi: 1 MiB POST read by the ASGI app: seconds per request."""
+    return _asgi_posts(_asgi_to_wsgi_ours)
+
+
+def a2wsgi_asgi_post_1mib() -> float:
+    """Reference: the same through a2wsgi.ASGIMiddleware."""
+    return _asgi_posts(_asgi_to_wsgi_a2wsgi)
+
+
+def a2w_response_1mib() -> float:
+    """AsgiToWsgi: 1 MiB response sent in 64 KiB messages: seconds per request."""
+    return _asgi_downloads(_asgi_to_wsgi_ours)
+
+
+def a2wsgi_asgi_response_1mib() -> float:
+    """Reference: the same through a2wsgi.ASGIMiddleware."""
+    return _asgi_downloads(_asgi_to_wsgi_a2wsgi)
+
+
+def a2w_upload_100mib_peak_bytes() -> float:
+    """AsgiToWsgi: peak traced memory (BYTES) for a 100 MiB request body."""
+    return _asgi_peak(_asgi_to_wsgi_ours, upload=True)
+
+
+def a2wsgi_asgi_upload_100mib_peak_bytes() -> float:
+    """Reference: the same through a2wsgi.ASGIMiddleware."""
+    return _asgi_peak(_asgi_to_wsgi_a2wsgi, upload=True)
+
+
+def a2w_download_100mib_peak_bytes() -> float:
+    """AsgiToWsgi: peak traced memory (BYTES) for a 100 MiB response."""
+    return _asgi_peak(_asgi_to_wsgi_ours, upload=False)
+
+
+def a2wsgi_asgi_download_100mib_peak_bytes() -> float:
+    """Reference: the same through a2wsgi.ASGIMiddleware."""
+    return _asgi_peak(_asgi_to_wsgi_a2wsgi, upload=False)
+
+
 WORKLOADS: dict[str, Callable[[], float]] = {
     "small_get_64": small_get_64,
     "a2wsgi_small_get_64": a2wsgi_small_get_64,
@@ -282,12 +537,31 @@ WORKLOADS: dict[str, Callable[[], float]] = {
     "a2wsgi_stream_1mib": a2wsgi_stream_1mib,
     "upload_100mib_peak_bytes": upload_100mib_peak_bytes,
     "download_100mib_peak_bytes": download_100mib_peak_bytes,
+    "a2w_get_direct": a2w_get_direct,
+    "a2wsgi_asgi_get_direct": a2wsgi_asgi_get_direct,
+    "a2w_get_64_threads": a2w_get_64_threads,
+    "a2wsgi_asgi_get_64_threads": a2wsgi_asgi_get_64_threads,
+    "a2w_post_1mib": a2w_post_1mib,
+    "a2wsgi_asgi_post_1mib": a2wsgi_asgi_post_1mib,
+    "a2w_response_1mib": a2w_response_1mib,
+    "a2wsgi_asgi_response_1mib": a2wsgi_asgi_response_1mib,
+    "a2w_upload_100mib_peak_bytes": a2w_upload_100mib_peak_bytes,
+    "a2wsgi_asgi_upload_100mib_peak_bytes": a2wsgi_asgi_upload_100mib_peak_bytes,
+    "a2w_download_100mib_peak_bytes": a2w_download_100mib_peak_bytes,
+    "a2wsgi_asgi_download_100mib_peak_bytes": a2wsgi_asgi_download_100mib_peak_bytes,
 }
 
 # Time ratios: 1.5x a2wsgi's throughput is a time per request at most 1/1.5 of a2wsgi's.
 TARGETS: list[tuple[str, str, float]] = [
     ("small_get_64", "a2wsgi_small_get_64", 0.667),
+    # AsgiToWsgi: 1.5x a2wsgi's ASGIMiddleware on small requests, no worse on large bodies.
+    ("a2w_get_direct", "a2wsgi_asgi_get_direct", 0.667),
+    ("a2w_get_64_threads", "a2wsgi_asgi_get_64_threads", 0.667),
+    ("a2w_post_1mib", "a2wsgi_asgi_post_1mib", 1.0),
+    ("a2w_response_1mib", "a2wsgi_asgi_response_1mib", 1.0),
 ]
+# Peak memory for 100 MiB each way is reported, not targeted: both adapters stay flat
+# (under a MiB); ours lets up to 256 KiB of response wait for the server, a2wsgi one message.
 
 # 3x the published throughput for small GETs; no slower for 1 MiB bodies either way.
 VS_PUBLISHED: list[tuple[str, float]] = [

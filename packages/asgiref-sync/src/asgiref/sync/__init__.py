@@ -13,10 +13,12 @@ from ._contexts import ThreadSensitiveContext as ThreadSensitiveContext
 from ._coroutines import iscoroutinefunction as iscoroutinefunction
 from ._coroutines import markcoroutinefunction as markcoroutinefunction
 from ._diagnostics import enable_from_environment as _enable_diagnostics_from_environment
+from ._loop_thread import LoopThread as LoopThread
 
 __all__ = [
     "AsyncSingleThreadContext",
     "AsyncToSync",
+    "LoopThread",
     "SyncToAsync",
     "ThreadSensitiveContext",
     "async_to_sync",
@@ -29,6 +31,7 @@ __all__ = [
 for _defined_here in (
     AsyncSingleThreadContext,
     AsyncToSync,
+    LoopThread,
     SyncToAsync,
     ThreadSensitiveContext,
     async_to_sync,
