@@ -51,7 +51,10 @@ PLANT = os.environ.get("DIFFERENTIAL_PLANT", "")
 # Generous bounds: a loaded 2-core machine must not turn a slow step into a difference.
 THREAD_WAIT = 10.0
 TIMER_WAIT = 2.0
-WSGI_WAIT = 10.0
+# A submitted sync function that has not started after this long is taken as never to start.
+START_WAIT = 1.5
+RELEASE_WAIT = 2.0
+WSGI_WAIT = 5.0
 UNSET = "<unset>"
 
 
@@ -475,7 +478,9 @@ async def cancel_step(frame: Frame, step: Step) -> None:
         started.set()
         try:
             result = run_sync_frame(program, body, caller, step["body"], pooled=pooled)
-            release.wait(THREAD_WAIT)
+            # Published asgiref hands the cancellation to the awaiting task at once, while
+            # this still waits: a side that waits for the function instead sees it return.
+            release.wait(RELEASE_WAIT)
             return result
         finally:
             finished.set()
@@ -496,7 +501,7 @@ async def cancel_step(frame: Frame, step: Step) -> None:
     except BaseException as exc:
         event["exc"] = describe(exc)
     release.set()
-    if step["when"] != "before":
+    if step["when"] != "before" and await wait_until(started.is_set, START_WAIT):
         # The sync function still runs to its end in its thread: wait for it, boundedly.
         await wait_until(finished.is_set, THREAD_WAIT)
     event["started"] = started.is_set()
@@ -683,7 +688,7 @@ async def wsgi_step(frame: Frame, step: Step) -> None:
     communicator = ApplicationCommunicator(application, scope)
     if step["nothing_first"]:
         event["nothing_first"] = await communicator.receive_nothing()
-    body: list[str] = step["body"]
+    body: list[str] = [] if step["disconnect"] == "before" else step["body"]
     for index, chunk in enumerate(body):
         if step["disconnect"] == "mid" and index == 1:
             break

@@ -1,0 +1,264 @@
+"""Drive hypothesis: generate batches, run them on both sides, shrink every unknown difference.
+
+hypothesis is the generator and the shrinker, in two phases:
+
+1. Search: ``max_examples`` batches from a fixed seed, each run on both sides. Every kind of
+   unknown difference (its signature) is noted with the first batch that showed it; nothing
+   fails, so one early difference cannot cut the search short (hypothesis stops generating
+   soon after the first failure).
+2. Shrink, once per signature: the same seed again, with a test that fails only when that
+   signature shows. Until the first failure hypothesis generates the same batches as in the
+   search, so those are answered from the search's cache without running anything; from the
+   failure on it shrinks, running each candidate on both sides.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import seed as hypothesis_seed
+
+from .compare import Difference, differences
+from .known import KnownDifference, first_match
+from .programs import batches
+from .runners import Runner, run_both
+
+Traces = list[list[dict[str, Any]]]
+
+
+class BudgetExhausted(BaseException):
+    """Stops hypothesis when time is up (a BaseException: hypothesis lets it through)."""
+
+
+class SignatureShown(AssertionError):
+    """The shrink phase's failure: the batch still shows the signature being shrunk."""
+
+
+@dataclass
+class Finding:
+    """The smallest batch found for one kind of unknown difference."""
+
+    signature: str
+    batch: list[Any]
+    published: Traces
+    ours: Traces
+    differences: list[Difference]
+    shrunk: bool = False
+
+
+@dataclass
+class Outcome:
+    batches_run: int = 0
+    programs_run: int = 0
+    findings: dict[str, Finding] = field(default_factory=dict)
+    known_seen: Counter[str] = field(default_factory=Counter)
+    # Set when a difference did not show again on a rerun (nondeterminism, ours or the harness's).
+    flaky: str = ""
+    # Set when the time budget ran out: some batches may not be minimal.
+    budget_exhausted: bool = False
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Plan:
+    examples: int
+    seed: int
+    timeout: float
+    max_programs: int = 3
+    # Seconds for searching and shrinking together; hypothesis alone would shrink for minutes.
+    budget: float = 90.0
+
+
+@dataclass(frozen=True)
+class Run:
+    published: Traces
+    ours: Traces
+    unknown: list[Difference]
+    known: list[str]
+
+
+class Explorer:
+    def __init__(
+        self, published: Runner, ours: Runner, known: list[KnownDifference], plan: Plan
+    ) -> None:
+        self.published = published
+        self.ours = ours
+        self.known = known
+        self.plan = plan
+        self.outcome = Outcome()
+        self.cache: dict[str, Run] = {}
+        self.started = time.monotonic()
+
+    def run(self, batch: list[Any]) -> Run:
+        key = json.dumps(batch, sort_keys=True)
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        left, right = run_both(self.published, self.ours, batch, self.plan.timeout)
+        unknown: list[Difference] = []
+        known: list[str] = []
+        for difference in differences(left, right):
+            entry = first_match(self.known, difference)
+            if entry is None:
+                unknown.append(difference)
+            else:
+                known.append(entry.id)
+        result = Run(left, right, unknown, known)
+        self.cache[key] = result
+        return result
+
+    def hypothesis_test(self, body: Callable[[list[Any]], None], deadline: float) -> None:
+        @settings(
+            max_examples=self.plan.examples,
+            database=None,
+            deadline=None,
+            report_multiple_bugs=False,
+            suppress_health_check=list(HealthCheck),
+            phases=[Phase.generate, Phase.shrink],
+            verbosity=Verbosity.quiet,
+        )
+        @given(batches(self.plan.max_programs))
+        def test(batch: list[Any]) -> None:
+            if time.monotonic() > deadline:
+                raise BudgetExhausted
+            body(batch)
+
+        hypothesis_seed(self.plan.seed)(test)()
+
+    def search(self) -> None:
+        outcome = self.outcome
+
+        def note(batch: list[Any]) -> None:
+            result = self.run(batch)
+            outcome.batches_run += 1
+            outcome.programs_run += len(batch)
+            outcome.known_seen.update(result.known)
+            for difference in result.unknown:
+                if difference.signature not in outcome.findings:
+                    outcome.findings[difference.signature] = Finding(
+                        difference.signature, batch, result.published, result.ours, result.unknown
+                    )
+
+        try:
+            # Half the budget at most: what is found must be left time to shrink.
+            self.hypothesis_test(note, self.started + self.plan.budget / 2)
+        except BudgetExhausted:
+            self.outcome.budget_exhausted = True
+
+    def shrink(self, signature: str, deadline: float) -> None:
+        finding = self.outcome.findings[signature]
+
+        def fails_with_signature(batch: list[Any]) -> None:
+            result = self.run(batch)
+            if any(d.signature == signature for d in result.unknown):
+                # Each failure hypothesis keeps is smaller than the last: the last is minimal.
+                self.outcome.findings[signature] = Finding(
+                    signature, batch, result.published, result.ours, result.unknown, shrunk=True
+                )
+                raise SignatureShown(signature)
+
+        try:
+            self.hypothesis_test(fails_with_signature, deadline)
+        except SignatureShown:
+            self.prune(signature, deadline)
+            return
+        except BudgetExhausted:
+            self.outcome.budget_exhausted = True
+            return
+        # No failure at all: the search's batch did not show the signature again.
+        if not self.outcome.findings[signature].shrunk:
+            rerun = self.cache.pop(json.dumps(finding.batch, sort_keys=True), None)
+            if rerun is not None and not any(
+                d.signature == signature for d in self.run(finding.batch).unknown
+            ):
+                self.outcome.flaky += f"{signature} did not show again on a rerun; "
+
+    def prune(self, signature: str, deadline: float) -> None:
+        """Finish what hypothesis's shrinker leaves: drop whole steps while the signature shows.
+
+        hypothesis sometimes keeps a leading step it could delete; one greedy pass over
+        single deletions (a program, a step, any nested step) removes it.
+        """
+        finding = self.outcome.findings[signature]
+        progress = True
+        while progress and time.monotonic() < deadline:
+            progress = False
+            for candidate in single_deletions(finding.batch):
+                if time.monotonic() > deadline:
+                    self.outcome.budget_exhausted = True
+                    return
+                result = self.run(candidate)
+                if any(d.signature == signature for d in result.unknown):
+                    finding = Finding(
+                        signature, candidate, result.published, result.ours, result.unknown, True
+                    )
+                    self.outcome.findings[signature] = finding
+                    progress = True
+                    break
+
+    def explore(self) -> Outcome:
+        self.search()
+        pending = list(self.outcome.findings)
+        for number, signature in enumerate(pending):
+            remaining = self.started + self.plan.budget - time.monotonic()
+            if remaining <= 0:
+                self.outcome.budget_exhausted = True
+                break
+            # An equal share of what is left, so one slow difference cannot starve the others.
+            share = remaining / (len(pending) - number)
+            self.shrink(signature, time.monotonic() + share)
+        self.outcome.seconds = time.monotonic() - self.started
+        return self.outcome
+
+
+def explore(published: Runner, ours: Runner, known: list[KnownDifference], plan: Plan) -> Outcome:
+    return Explorer(published, ours, known, plan).explore()
+
+
+def single_deletions(batch: list[Any]) -> Iterator[list[Any]]:
+    """Copies of ``batch`` with one program or one step removed, outermost first."""
+    if len(batch) > 1:
+        for index in range(len(batch)):
+            yield batch[:index] + batch[index + 1 :]
+    for index, program in enumerate(batch):
+        for steps in _step_lists(program["steps"], min_length=2):
+            for position in range(len(steps)):
+                copy = json.loads(json.dumps(batch))
+                target = _locate(copy[index]["steps"], program["steps"], steps)
+                del target[position]
+                yield copy
+
+
+def _step_lists(steps: list[Any], *, min_length: int = 1) -> Iterator[list[Any]]:
+    """Every list of steps in a tree, the top one first (a program keeps at least one step)."""
+    if len(steps) >= min_length:
+        yield steps
+    for step in steps:
+        if isinstance(step.get("body"), list) and step["k"] != "wsgi":
+            yield from _step_lists(step["body"])
+
+
+def _locate(copy: list[Any], original: list[Any], wanted: list[Any]) -> list[Any]:
+    """The list in ``copy`` at the place where ``wanted`` sits in ``original``."""
+    if original is wanted:
+        return copy
+    for copied_step, step in zip(copy, original, strict=True):
+        body = step.get("body")
+        if isinstance(body, list) and step["k"] != "wsgi":
+            found = _find(copied_step["body"], body, wanted)
+            if found is not None:
+                return found
+    raise LookupError("step list not found")
+
+
+def _find(copy: list[Any], original: list[Any], wanted: list[Any]) -> list[Any] | None:
+    try:
+        return _locate(copy, original, wanted)
+    except LookupError:
+        return None
