@@ -470,3 +470,47 @@ def downstream(session: nox.Session) -> None:
         )
     python = INTERPRETERS.get(COMPARISON_PYTHON) or sys.executable
     session.run(python, str(ROOT / "downstream" / "run.py"), *session.posargs, external=True)
+
+
+# hypothesis is this session's generator and shrinker, so a test-only dependency of it alone.
+DIFFERENTIAL_TOOLS = ("hypothesis>=6.100",)
+
+
+@nox.session(python=COMPARISON_PYTHON)
+def differential(session: nox.Session) -> None:
+    """Generated programs on the published asgiref 3.13.0 and on ours; fail on any new difference."""
+    build_distributions(session)
+    session.install(*TEST_TOOLS, *DIFFERENTIAL_TOOLS)
+    work = Path(session.create_tmp()).resolve()
+    published = Env(session, work / "published")
+    published.pip("install", "-q", PUBLISHED_ASGIREF)
+    ours = Env(session, work / "ours")
+    ours.install_ours(list(DISTRIBUTIONS))
+    _check_installed_from(ours, [m for d in DISTRIBUTIONS for m in SUBPACKAGES[d]])
+    with session.chdir(work):
+        # The harness's own tests first: a harness that misses a planted difference proves nothing.
+        session.run(
+            "python",
+            "-m",
+            "pytest",
+            "-q",
+            "-c",
+            str(ROOT / "pyproject.toml"),
+            "--rootdir",
+            str(ROOT),
+            "-p",
+            "no:cacheprovider",
+            str(ROOT / "differential" / "tests"),
+            env={"DIFFERENTIAL_PYTHON": published.python},
+        )
+        session.run(
+            "python",
+            str(ROOT / "differential" / "run.py"),
+            "--published",
+            published.python,
+            "--ours",
+            ours.python,
+            "--report",
+            str(work / "differential-report.json"),
+            *session.posargs,
+        )

@@ -142,7 +142,8 @@ def async_step(depth: int) -> Strategy:
     cancel = _step(
         "cancel",
         {
-            "when": st.sampled_from(["before", "yield", "running"]),
+            # Not "after one yield": whether the function has started by then is a race.
+            "when": st.sampled_from(["before", "running"]),
             "ts": st.booleans(),
             "body": sync_body,
         },

@@ -64,7 +64,10 @@ class Runner:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
         self.log.close()
+        Path(self.log.name).unlink(missing_ok=True)
 
 
 def run_both(

@@ -51,8 +51,7 @@ PLANT = os.environ.get("DIFFERENTIAL_PLANT", "")
 # Generous bounds: a loaded 2-core machine must not turn a slow step into a difference.
 THREAD_WAIT = 10.0
 TIMER_WAIT = 2.0
-# A submitted sync function that has not started after this long is taken as never to start.
-START_WAIT = 1.5
+# How long a cancelled sync function is held at its start before it goes on regardless.
 RELEASE_WAIT = 2.0
 WSGI_WAIT = 5.0
 UNSET = "<unset>"
@@ -463,10 +462,14 @@ async def misuse_step(frame: Frame, step: Step) -> None:
 
 
 async def cancel_step(frame: Frame, step: Step) -> None:
-    """Cancel a task awaiting sync_to_async before it starts, after one yield, or mid-call."""
+    """Cancel a task awaiting sync_to_async, before the task starts or while the function runs.
+
+    "running" holds the function at its start until the cancellation has been delivered, so
+    that which of the two comes first is never a race; only then does its body run.
+    """
     program = frame.program
     started = threading.Event()
-    release = threading.Event()
+    go = threading.Event()
     finished = threading.Event()
     body: list[Event] = []
     event: Event = {"ev": "cancel", "when": step["when"], "ts": step["ts"], "body": body}
@@ -477,18 +480,15 @@ async def cancel_step(frame: Frame, step: Step) -> None:
     def function() -> str:
         started.set()
         try:
-            result = run_sync_frame(program, body, caller, step["body"], pooled=pooled)
             # Published asgiref hands the cancellation to the awaiting task at once, while
             # this still waits: a side that waits for the function instead sees it return.
-            release.wait(RELEASE_WAIT)
-            return result
+            go.wait(RELEASE_WAIT)
+            return run_sync_frame(program, body, caller, step["body"], pooled=pooled)
         finally:
             finished.set()
 
     task = asyncio.ensure_future(sync_to_async(function, thread_sensitive=step["ts"])())
-    if step["when"] == "yield":
-        await asyncio.sleep(0)
-    elif step["when"] == "running":
+    if step["when"] == "running":
         await wait_until(started.is_set, THREAD_WAIT)
     task.cancel()
     try:
@@ -500,8 +500,9 @@ async def cancel_step(frame: Frame, step: Step) -> None:
             raise
     except BaseException as exc:
         event["exc"] = describe(exc)
-    release.set()
-    if step["when"] != "before" and await wait_until(started.is_set, START_WAIT):
+    go.set()
+    # A task cancelled before its first step never calls sync_to_async: nothing to wait for.
+    if step["when"] == "running":
         # The sync function still runs to its end in its thread: wait for it, boundedly.
         await wait_until(finished.is_set, THREAD_WAIT)
     event["started"] = started.is_set()
