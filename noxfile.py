@@ -478,7 +478,7 @@ DIFFERENTIAL_TOOLS = ("hypothesis>=6.100",)
 
 @nox.session(python=COMPARISON_PYTHON)
 def differential(session: nox.Session) -> None:
-    """Generated programs on the published asgiref 3.13.0 and on ours; fail on any new difference."""
+    """Generated programs on the published asgiref 3.13.0 and on ours; fail on new differences."""
     build_distributions(session)
     session.install(*TEST_TOOLS, *DIFFERENTIAL_TOOLS)
     work = Path(session.create_tmp()).resolve()

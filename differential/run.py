@@ -13,7 +13,7 @@ from pathlib import Path
 # A script folder, not an installed package: make ``diffharness`` importable from anywhere.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from diffharness.cli import main  # noqa: E402
+from diffharness.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -21,13 +21,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--published", required=True, help="Python of the published asgiref venv")
     parser.add_argument("--ours", required=True, help="Python of the venv with our wheels")
-    parser.add_argument("--examples", type=int, default=150, help="batches to generate (CI: 150)")
+    parser.add_argument("--examples", type=int, default=300, help="batches to generate")
     parser.add_argument(
         "--seed", default="0", help="an integer, or 'random' (printed, so a run can be replayed)"
     )
     parser.add_argument("--timeout", type=float, default=15.0, help="seconds per program: a hang")
     parser.add_argument(
-        "--budget", type=float, default=90.0, help="seconds for generating and shrinking"
+        "--budget", type=float, default=75.0, help="seconds for generating and shrinking"
     )
     parser.add_argument("--max-programs", type=int, default=3, help="programs per batch at most")
     parser.add_argument("--known", type=Path, default=HERE / "known.json")

@@ -34,9 +34,15 @@ def differences(published: list[list[Event]], ours: list[list[Event]]) -> list[D
 
 
 def trace_differences(index: int, published: list[Event], ours: list[Event]) -> list[Difference]:
-    aborted = [side for side, trace in (("published", published), ("ours", ours)) if _aborted(trace)]
+    aborted = [
+        side for side, trace in (("published", published), ("ours", ours)) if _aborted(trace)
+    ]
     if aborted and published != ours:
-        kinds = "+".join(f"{trace[0]['ev']}:{side}" for side, trace in (("published", published), ("ours", ours)) if _aborted(trace))
+        kinds = "+".join(
+            f"{trace[0]['ev']}:{side}"
+            for side, trace in (("published", published), ("ours", ours))
+            if _aborted(trace)
+        )
         return [Difference(index, "", kinds, published, ours)]
     found: list[Difference] = []
     _walk_events(index, "", published, ours, found)
@@ -47,8 +53,10 @@ def _aborted(trace: list[Event]) -> bool:
     return len(trace) == 1 and trace[0].get("ev") in ABORTED
 
 
-def _walk_events(index: int, path: str, left: list[Event], right: list[Event], out: list[Difference]) -> None:
-    for position, (a, b) in enumerate(zip(left, right)):
+def _walk_events(
+    index: int, path: str, left: list[Event], right: list[Event], out: list[Difference]
+) -> None:
+    for position, (a, b) in enumerate(zip(left, right, strict=False)):
         _walk_event(index, f"{path}/{position}", a, b, out)
     if len(left) != len(right):
         shorter = min(len(left), len(right))
@@ -76,9 +84,11 @@ def _walk_event(index: int, path: str, a: Event, b: Event, out: list[Difference]
         return
     flat_a, flat_b = _flat(a), _flat(b)
     # One difference per field: a probe whose task factory differs must not hide its timers.
-    for field in sorted(set(flat_a) | set(flat_b)):
-        if flat_a.get(field, _MISSING) != flat_b.get(field, _MISSING):
-            out.append(Difference(index, f"{path}:{kind}", _signature(kind, field, a), flat_a, flat_b))
+    out.extend(
+        Difference(index, f"{path}:{kind}", _signature(kind, field, a), flat_a, flat_b)
+        for field in sorted(set(flat_a) | set(flat_b))
+        if flat_a.get(field, _MISSING) != flat_b.get(field, _MISSING)
+    )
     _walk_events(index, f"{path}:{kind}.body", a.get("body", []), b.get("body", []), out)
 
 

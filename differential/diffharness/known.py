@@ -6,7 +6,7 @@ import fnmatch
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .compare import Difference
 
@@ -38,8 +38,9 @@ def _contains(value: Any, pattern: Any) -> bool:
     if pattern is None:
         return True
     if isinstance(pattern, dict):
+        wanted = cast("dict[str, Any]", pattern)
         return isinstance(value, dict) and all(
-            key in value and _contains(value[key], sub) for key, sub in pattern.items()
+            key in value and _contains(value[key], sub) for key, sub in wanted.items()
         )
     return bool(value == pattern)
 

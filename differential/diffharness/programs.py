@@ -10,9 +10,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from hypothesis.strategies import SearchStrategy
-
 from hypothesis import strategies as st
+from hypothesis.strategies import SearchStrategy
 
 Strategy = SearchStrategy[Any]
 
@@ -150,7 +149,13 @@ def async_step(depth: int) -> Strategy:
     )
     other = _group(_step("sleep", {}), _step("misuse", {}))
     return _weighted(
-        (s2a, 4), (COMMON_STEPS, 4), (LOOP_STEPS, 3), (WSGI_STEP, 2), (tsc, 2), (cancel, 1), (other, 1)
+        (s2a, 4),
+        (COMMON_STEPS, 4),
+        (LOOP_STEPS, 3),
+        (WSGI_STEP, 2),
+        (tsc, 2),
+        (cancel, 1),
+        (other, 1),
     )
 
 
@@ -162,17 +167,75 @@ def in_context(depth: int) -> Strategy:
         {"reuse": REUSE, "body": st.lists(st.one_of(COMMON_STEPS, LOOP_STEPS), max_size=MAX_BODY)},
     )
     s2a = _step(
-        "s2a", {"ts": st.booleans(), "body": st.lists(sync_step(depth), max_size=MAX_BODY)}, CALL_OPTIONS
+        "s2a",
+        {"ts": st.booleans(), "body": st.lists(sync_step(depth), max_size=MAX_BODY)},
+        CALL_OPTIONS,
     )
     return _weighted((s2a, 2), (COMMON_STEPS, 2), (LOOP_STEPS, 1), (nested, 1))
 
 
 def programs() -> Strategy:
-    return st.fixed_dictionaries(
-        {"steps": st.lists(sync_step(MAX_DEPTH), min_size=1, max_size=3)}
-    )
+    return st.fixed_dictionaries({"steps": st.lists(sync_step(MAX_DEPTH), min_size=1, max_size=3)})
 
 
 def batches(max_programs: int = 3) -> Strategy:
     """Programs run in order in one process: what one leaves behind, the next may observe."""
     return st.lists(programs(), min_size=1, max_size=max_programs)
+
+
+def _call(*body: Step, fnl: bool = False) -> Step:
+    return {"k": "a2s", "fnl": fnl, "body": list(body)}
+
+
+def _wsgi(app: str, *, disconnect: str = "none", nothing_first: bool = False) -> Step:
+    return {
+        "k": "wsgi",
+        "app": app,
+        "method": "GET",
+        "path": "/",
+        "root": "",
+        "query": "",
+        "headers": [],
+        "body": [""],
+        "disconnect": disconnect,
+        "nothing_first": nothing_first,
+    }
+
+
+_PROBE: Step = {"k": "probe"}
+
+# Hand-written batches run before the generated ones, so that every run, however short,
+# covers the shapes where state can outlive a call: one call changes something, a later
+# top-level call (or the next program) looks. The generator reaches them too, less surely.
+SEED_BATCHES: list[list[Step]] = [
+    *[
+        [{"steps": [_call({"k": "loop", "op": op}), _call(_PROBE)]}]
+        for op in ("call_later", "task_factory", "exception_handler", "debug", "default_executor")
+    ],
+    [{"steps": [_call({"k": "loop", "op": "task_factory"})]}, {"steps": [_call(_PROBE)]}],
+    [
+        {
+            "steps": [
+                _call({"k": "lset", "l": 1, "a": "a", "v": 1}),
+                _call({"k": "lget", "l": 1, "a": "a"}),
+            ]
+        }
+    ],
+    [
+        {
+            "steps": [
+                _call(
+                    {"k": "tsc", "reuse": None, "body": []},
+                    {"k": "tsc", "reuse": 0, "body": []},
+                    {"k": "peek"},
+                )
+            ]
+        }
+    ],
+    [{"steps": [_call(_wsgi("hello", nothing_first=True))]}],
+    [{"steps": [_call(_wsgi("echo", disconnect="after"))]}],
+    *[
+        [{"steps": [_call({"k": "cancel", "when": "running", "ts": ts, "body": [{"k": "peek"}]})]}]
+        for ts in (True, False)
+    ],
+]

@@ -14,7 +14,8 @@ def summary_line(outcome: Outcome, plan: Plan) -> str:
     seed = str(plan.seed)
     known = sum(outcome.known_seen.values())
     parts = [
-        f"differential: {outcome.batches_run} batches ({outcome.programs_run} programs), seed {seed}",
+        f"differential: {outcome.batches_run} batches ({outcome.programs_run} programs)",
+        f"seed {seed}",
         f"{len(outcome.findings)} unknown difference(s)",
         f"{known} known difference(s) matched",
         f"{outcome.seconds:.1f}s",
@@ -35,10 +36,8 @@ def finding_text(number: int, finding: Finding) -> str:
     program = finding.batch[first.program]
     state = "" if finding.shrunk else ", NOT shrunk"
     where = first.path or "/"
-    lines = [
-        f"[{number}] {finding.signature}  (program {first.program} of {len(finding.batch)},"
-        f" at {where}{state})"
-    ]
+    place = f"program {first.program} of {len(finding.batch)}, at {where}{state}"
+    lines = [f"[{number}] {finding.signature}  ({place})"]
     if len(finding.batch) > 1:
         lines.append(f"    batch:     {_compact(finding.batch)}")
     else:

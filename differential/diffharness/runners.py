@@ -7,7 +7,7 @@ import os
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any, IO
+from typing import IO, Any
 
 RUNNER = Path(__file__).resolve().parent.parent / "in_venv" / "runner.py"
 

@@ -49,7 +49,7 @@ Event = dict[str, Any]
 # The harness's own tests plant a difference through this variable (see tests/).
 PLANT = os.environ.get("DIFFERENTIAL_PLANT", "")
 # Generous bounds: a loaded 2-core machine must not turn a slow step into a difference.
-THREAD_WAIT = 10.0
+THREAD_WAIT = 5.0
 TIMER_WAIT = 2.0
 # How long a cancelled sync function is held at its start before it goes on regardless.
 RELEASE_WAIT = 2.0
@@ -174,7 +174,8 @@ class Timer:
         self.fired_after_return = self.top is not None and program.tops_done[self.top]
 
     def dead(self) -> bool:
-        assert self.loop is not None and self.handle is not None
+        assert self.loop is not None
+        assert self.handle is not None
         return self.loop.is_closed() or self.handle.cancelled()
 
     async def observe(self, program: Program) -> str:
@@ -199,7 +200,9 @@ class Frame:
         self.tokens: list[tuple[int, contextvars.Token[int]]] = []
 
 
-def open_frame(program: Program, events: list[Event], caller: threading.Thread | None, *, pooled: bool) -> Frame:
+def open_frame(
+    program: Program, events: list[Event], caller: threading.Thread | None, *, pooled: bool
+) -> Frame:
     index = len(program.frame_threads)
     thread = program.thread_class(caller, pooled=pooled)
     if PLANT == "thread" and pooled:
@@ -329,7 +332,9 @@ def record_outcome(event: Event, step: Step, call: Callable[[], object]) -> None
             raise
 
 
-async def record_outcome_async(event: Event, step: Step, call: Callable[[], Awaitable[object]]) -> None:
+async def record_outcome_async(
+    event: Event, step: Step, call: Callable[[], Awaitable[object]]
+) -> None:
     try:
         event["ret"] = await call()
     except BaseException as exc:
@@ -609,7 +614,9 @@ def wsgi_app(name: str) -> Callable[..., Iterable[bytes]]:
         writer(b"w1")
         return [b"r"]
 
-    def error_before(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def error_before(
+        environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         raise ProgramError("before start_response")
 
     def error_after(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
@@ -694,7 +701,9 @@ async def wsgi_step(frame: Frame, step: Step) -> None:
         if step["disconnect"] == "mid" and index == 1:
             break
         more = index < len(body) - 1
-        await communicator.send_input({"type": "http.request", "body": chunk.encode(), "more_body": more})
+        await communicator.send_input(
+            {"type": "http.request", "body": chunk.encode(), "more_body": more}
+        )
     if step["disconnect"] != "none":
         await communicator.send_input({"type": "http.disconnect"})
     messages: list[Event] = []

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
 from diffharness.compare import differences, trace_differences
 
 
-def frame(n: int, thread: str) -> dict[str, object]:
+def frame(n: int, thread: str) -> dict[str, Any]:
     return {"ev": "frame", "n": n, "thread": thread}
 
 

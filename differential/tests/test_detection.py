@@ -73,7 +73,10 @@ def test_a_known_entry_suppresses_the_planted_difference(asgiref_python: str) ->
         ours={"v": "planted"},
         reason="the harness's own test (DEVIATIONS.md: none)",
     )
-    published, ours = Runner("published", asgiref_python), Runner("ours", asgiref_python, plant="lget")
+    published, ours = (
+        Runner("published", asgiref_python),
+        Runner("ours", asgiref_python, plant="lget"),
+    )
     try:
         outcome = explore(published, ours, [entry], PLAN)
     finally:
@@ -86,7 +89,10 @@ def test_a_known_entry_suppresses_the_planted_difference(asgiref_python: str) ->
 def test_a_hang_is_reported_and_the_rest_of_the_batch_skipped(asgiref_python: str) -> None:
     hang = {"steps": [{"k": "raise", "t": "ValueError", "m": "hang"}]}
     after = {"steps": [{"k": "peek"}]}
-    published, ours = Runner("published", asgiref_python), Runner("ours", asgiref_python, plant="hang")
+    published, ours = (
+        Runner("published", asgiref_python),
+        Runner("ours", asgiref_python, plant="hang"),
+    )
     try:
         left, right = run_both(published, ours, [hang, after], timeout=1.0)
         # The server survives a killed child: the next batch runs normally.

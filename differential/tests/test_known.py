@@ -4,7 +4,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from diffharness import known
 from diffharness.compare import Difference
 
@@ -49,8 +48,14 @@ def test_nested_partial_events_match_recursively(tmp_path: Path) -> None:
     (entry,) = known.load(
         write(
             tmp_path,
-            [{"id": "x", "signature": "ldel.exc*", "ours": {"exc": {"type": "AttributeError"}},
-              "reason": "r"}],
+            [
+                {
+                    "id": "x",
+                    "signature": "ldel.exc*",
+                    "ours": {"exc": {"type": "AttributeError"}},
+                    "reason": "r",
+                }
+            ],
         )
     )
     ours = {"ev": "ldel", "exc": {"type": "AttributeError", "msg": "..."}}
@@ -64,7 +69,10 @@ def test_nested_partial_events_match_recursively(tmp_path: Path) -> None:
         ([{"id": "a", "signature": "x"}], "lacks reason"),
         ([{"id": "a", "signature": "x", "reason": "r", "why": "?"}], "unknown keys"),
         (
-            [{"id": "a", "signature": "x", "reason": "r"}, {"id": "a", "signature": "y", "reason": "r"}],
+            [
+                {"id": "a", "signature": "x", "reason": "r"},
+                {"id": "a", "signature": "y", "reason": "r"},
+            ],
             "duplicate ids",
         ),
     ],
