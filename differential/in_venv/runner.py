@@ -215,7 +215,7 @@ def open_frame(
 
 
 def local_step(frame: Frame, step: Step) -> Event:
-    local = frame.program.locals[step["l"]]
+    local = frame.program.locals[int(step["l"])]
     event: Event = {"ev": step["k"], "l": step["l"], "a": step["a"]}
     if step["k"] == "lset":
         setattr(local, step["a"], step["v"])
@@ -238,7 +238,7 @@ def frame_is_pooled(frame: Frame) -> bool:
 
 
 def contextvar_step(frame: Frame, step: Step) -> Event:
-    var = frame.program.cvars[step["c"]]
+    var = frame.program.cvars[int(step["c"])]
     event: Event = {"ev": step["k"], "c": step["c"]}
     if step["k"] == "cset":
         frame.tokens.append((step["c"], var.set(step["v"])))
