@@ -34,7 +34,12 @@ Traces = list[list[dict[str, Any]]]
 
 
 # Slow examples and big batches are what this search is made of, not a mistake in it.
-ALL_HEALTH_CHECKS = list(HealthCheck.__members__.values())
+SUPPRESSED_HEALTH_CHECKS = [
+    HealthCheck.too_slow,
+    HealthCheck.data_too_large,
+    HealthCheck.large_base_example,
+    HealthCheck.filter_too_much,
+]
 
 
 class BudgetExhausted(BaseException):
@@ -133,7 +138,7 @@ class Explorer:
             database=None,
             deadline=None,
             report_multiple_bugs=False,
-            suppress_health_check=ALL_HEALTH_CHECKS,
+            suppress_health_check=SUPPRESSED_HEALTH_CHECKS,
             phases=[Phase.generate, Phase.shrink],
             verbosity=Verbosity.quiet,
         )
@@ -203,16 +208,16 @@ class Explorer:
                 self.outcome.flaky += f"{signature} did not show again on a rerun; "
 
     def prune(self, signature: str, deadline: float) -> None:
-        """Finish what hypothesis's shrinker leaves: drop whole steps while the signature shows.
+        """Finish what hypothesis's shrinker leaves, greedily, while the signature shows.
 
-        hypothesis sometimes keeps a leading step it could delete; one greedy pass over
-        single deletions (a program, a step, any nested step) removes it.
+        hypothesis sometimes keeps a step it could delete, and it cannot lift the steps
+        inside a pair of bridges out of it; see simplifications.
         """
         finding = self.outcome.findings[signature]
         progress = True
         while progress and time.monotonic() < deadline:
             progress = False
-            for candidate in single_deletions(finding.batch):
+            for candidate in simplifications(finding.batch):
                 if time.monotonic() > deadline:
                     self.outcome.budget_exhausted = True
                     return
@@ -260,43 +265,58 @@ def is_echo(difference: Difference) -> bool:
     return False
 
 
-def single_deletions(batch: list[Any]) -> Iterator[list[Any]]:
-    """Copies of ``batch`` with one program or one step removed, outermost first."""
+# Steps whose body runs on the other side of a bridge, and those whose body runs on this side.
+BRIDGES = ("a2s", "s2a", "cancel")
+BLOCKS = ("tsc", "astc")
+
+
+def simplifications(batch: list[Any]) -> Iterator[list[Any]]:
+    """Smaller copies of ``batch``: one program or step removed, or a block or a pair of
+    bridges (a2s -> s2a, s2a -> a2s) replaced by the steps inside it. Outermost first."""
     if len(batch) > 1:
         for index in range(len(batch)):
             yield batch[:index] + batch[index + 1 :]
-    for index, program in enumerate(batch):
-        for steps in _step_lists(program["steps"], min_length=2):
-            for position in range(len(steps)):
-                copy = json.loads(json.dumps(batch))
-                target = _locate(copy[index]["steps"], program["steps"], steps)
-                del target[position]
-                yield copy
+    for index in range(len(batch)):
+        for path in _list_paths(batch[index]["steps"], ()):
+            steps = _at(batch[index]["steps"], path)
+            for position, step in enumerate(steps):
+                if len(steps) > 1 or path:
+                    yield _replaced(batch, index, path, position, [])
+                for inner in _inner_steps(step):
+                    if inner or len(steps) > 1 or path:
+                        yield _replaced(batch, index, path, position, inner)
 
 
-def _step_lists(steps: list[Any], *, min_length: int = 1) -> Iterator[list[Any]]:
-    """Every list of steps in a tree, the top one first (a program keeps at least one step)."""
-    if len(steps) >= min_length:
-        yield steps
-    for step in steps:
-        if isinstance(step.get("body"), list) and step["k"] != "wsgi":
-            yield from _step_lists(step["body"])
+def _inner_steps(step: dict[str, Any]) -> Iterator[list[Any]]:
+    if step["k"] in BLOCKS:
+        yield step["body"]
+    elif step["k"] in BRIDGES:
+        for inner in step["body"]:
+            if inner["k"] in BRIDGES:
+                yield inner["body"]
 
 
-def _locate(copy: list[Any], original: list[Any], wanted: list[Any]) -> list[Any]:
-    """The list in ``copy`` at the place where ``wanted`` sits in ``original``."""
-    if original is wanted:
-        return copy
-    for copied_step, step in zip(copy, original, strict=True):
-        if isinstance(step.get("body"), list) and step["k"] != "wsgi":
-            found = _find(copied_step["body"], step["body"], wanted)
-            if found is not None:
-                return found
-    raise LookupError("step list not found")
+Path = tuple[int, ...]
 
 
-def _find(copy: list[Any], original: list[Any], wanted: list[Any]) -> list[Any] | None:
-    try:
-        return _locate(copy, original, wanted)
-    except LookupError:
-        return None
+def _list_paths(steps: list[Any], path: Path) -> Iterator[Path]:
+    """Where each list of steps sits: the positions of the steps that hold it, from the top."""
+    yield path
+    for position, step in enumerate(steps):
+        if step["k"] in BRIDGES + BLOCKS:
+            yield from _list_paths(step["body"], (*path, position))
+
+
+def _at(steps: list[Any], path: Path) -> list[Any]:
+    for position in path:
+        steps = steps[position]["body"]
+    return steps
+
+
+def _replaced(
+    batch: list[Any], index: int, path: Path, position: int, inner: list[Any]
+) -> list[Any]:
+    copy: list[Any] = json.loads(json.dumps(batch))
+    target = _at(copy[index]["steps"], path)
+    target[position : position + 1] = json.loads(json.dumps(inner))
+    return copy

@@ -1,7 +1,8 @@
 """End to end: a difference planted on one side is found, shrunk, reported, and suppressible.
 
 Both sides run the same asgiref; ``DIFFERENTIAL_PLANT`` makes the runner on "our" side report
-``"planted"`` for a Local read inside a thread_sensitive=False sync_to_async call.
+``"planted"`` for a Local read ("lget") or for the thread ("thread") inside a
+thread_sensitive=False sync_to_async call, or hang on a ``raise`` step whose message is "hang".
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from diffharness.cli import main
 from diffharness.compare import differences
 from diffharness.explore import Plan, explore
 from diffharness.known import KnownDifference
+from diffharness.programs import SEED_BATCHES
 from diffharness.runners import Runner, run_both
 
 MINIMAL = {
@@ -36,7 +38,7 @@ def test_same_asgiref_on_both_sides_gives_identical_traces(asgiref_python: str) 
         published.close()
         ours.close()
     assert outcome.findings == {}
-    assert outcome.batches_run == 25
+    assert outcome.batches_run == 25 + len(SEED_BATCHES)
     assert not outcome.flaky
 
 
@@ -60,8 +62,9 @@ def test_a_planted_difference_is_found_shrunk_and_reported(
 
 
 def test_report_only_does_not_fail(asgiref_python: str, tmp_path: Path) -> None:
-    args = ["--published", asgiref_python, "--ours", asgiref_python, "--plant-ours", "lget"]
-    args += ["--examples", str(PLAN.examples), "--seed", str(PLAN.seed), "--budget", "20"]
+    # "thread" plants in every pooled frame, which the seed batches already reach.
+    args = ["--published", asgiref_python, "--ours", asgiref_python, "--plant-ours", "thread"]
+    args += ["--examples", "1", "--budget", "10"]
     args += ["--report", str(tmp_path / "r.json"), "--report-only"]
     assert main(args) == 0
 
@@ -69,16 +72,16 @@ def test_report_only_does_not_fail(asgiref_python: str, tmp_path: Path) -> None:
 def test_a_known_entry_suppresses_the_planted_difference(asgiref_python: str) -> None:
     entry = KnownDifference(
         id="planted",
-        signature="lget.v*",
-        ours={"v": "planted"},
+        signature="frame.thread",
+        ours={"thread": "planted"},
         reason="the harness's own test (DEVIATIONS.md: none)",
     )
     published, ours = (
         Runner("published", asgiref_python),
-        Runner("ours", asgiref_python, plant="lget"),
+        Runner("ours", asgiref_python, plant="thread"),
     )
     try:
-        outcome = explore(published, ours, [entry], PLAN)
+        outcome = explore(published, ours, [entry], Plan(examples=1, seed=3, timeout=15.0))
     finally:
         published.close()
         ours.close()
