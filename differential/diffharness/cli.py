@@ -27,7 +27,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--timeout", type=float, default=15.0, help="seconds per program: a hang")
     parser.add_argument(
-        "--budget", type=float, default=75.0, help="seconds for generating and shrinking"
+        "--budget", type=float, default=60.0, help="seconds for generating and shrinking"
     )
     parser.add_argument("--max-programs", type=int, default=3, help="programs per batch at most")
     parser.add_argument("--known", type=Path, default=HERE / "known.json")

@@ -83,7 +83,7 @@ class Plan:
     timeout: float
     max_programs: int = 3
     # Seconds for searching and shrinking together; hypothesis alone would shrink for minutes.
-    budget: float = 75.0
+    budget: float = 60.0
 
 
 @dataclass(frozen=True)
