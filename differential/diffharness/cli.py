@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import random
 from pathlib import Path
 
@@ -41,6 +42,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="plant a difference on our side (the harness's own tests use it)",
     )
     args = parser.parse_args(argv)
+    # The runners start in a neutral directory; absolute, but not resolved (a venv's python is
+    # a symlink that must stay one).
+    args.published = os.path.abspath(args.published)
+    args.ours = os.path.abspath(args.ours)
     if args.examples < 1:
         parser.error("--examples must be at least 1")
     if args.seed == "random":
