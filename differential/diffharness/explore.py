@@ -179,15 +179,17 @@ class Explorer:
         finding = self.outcome.findings[signature]
         if finding.from_seed:
             self.prune(signature, deadline)
-            self.outcome.findings[signature].shrunk = True
             return
+        reproduced = False
 
         def fails_with_signature(batch: list[Any]) -> None:
+            nonlocal reproduced
             result = self.run(batch)
             if any(d.signature == signature for d in result.unknown):
+                reproduced = True
                 # Each failure hypothesis keeps is smaller than the last: the last is minimal.
                 self.outcome.findings[signature] = Finding(
-                    signature, batch, result.published, result.ours, result.all(), shrunk=True
+                    signature, batch, result.published, result.ours, result.all()
                 )
                 raise SignatureShown(signature)
 
@@ -200,7 +202,7 @@ class Explorer:
             self.outcome.budget_exhausted = True
             return
         # No failure at all: the search's batch did not show the signature again.
-        if not self.outcome.findings[signature].shrunk:
+        if not reproduced:
             rerun = self.cache.pop(json.dumps(finding.batch, sort_keys=True), None)
             if rerun is not None and not any(
                 d.signature == signature for d in self.run(finding.batch).unknown
@@ -224,11 +226,15 @@ class Explorer:
                 result = self.run(candidate)
                 if any(d.signature == signature for d in result.unknown):
                     finding = Finding(
-                        signature, candidate, result.published, result.ours, result.all(), True
+                        signature, candidate, result.published, result.ours, result.all()
                     )
                     self.outcome.findings[signature] = finding
                     progress = True
                     break
+        # Shrunk means: no single simplification is left that still shows the signature.
+        finding.shrunk = not progress
+        if progress:
+            self.outcome.budget_exhausted = True
 
     def explore(self) -> Outcome:
         self.search()
