@@ -33,6 +33,9 @@ COMPARISON_PYTHON = "3.12"
 PUBLISHED_ASGIREF = "asgiref==3.13.0"
 TEST_TOOLS = ("pytest>=8", "pytest-timeout>=2.3", "anyio>=4.4")
 TYPECHECK_TOOLS = ("mypy>=1.13", "pyright>=1.1.390")
+# hypothesis generates and shrinks the differential session's programs: a test-only dependency
+# of that session (and of typechecking its harness), never of a distribution.
+DIFFERENTIAL_TOOLS = ("hypothesis>=6.100",)
 
 nox.options.sessions = ["tests", "lint", "typecheck", "build", "install_matrix"]
 # A missing interpreter is reported and skipped, on CI too (nox would error there by default).
@@ -309,7 +312,9 @@ def typecheck(session: nox.Session) -> None:
     externals: list[str] = []
     for dist in DISTRIBUTIONS:
         externals += test_requirements(dist)[1]
-    session.install(*TYPECHECK_TOOLS, *TEST_TOOLS, "typing_extensions>=4.6", *externals)
+    session.install(
+        *TYPECHECK_TOOLS, *TEST_TOOLS, *DIFFERENTIAL_TOOLS, "typing_extensions>=4.6", *externals
+    )
     part_srcs = [str(PACKAGES / d / "src") for d in PARTS]
     # The parts are checked from source as one PEP 420 namespace (no meta __init__.py in the
     # way); each distribution separately, so the tests' conftest modules do not collide.
@@ -333,6 +338,20 @@ def typecheck(session: nox.Session) -> None:
         session.run("pyright", "--project", str(tmp / "pyrightconfig.json"), meta_tests)
     meta_init = str(PACKAGES / "asgiref" / "src" / "asgiref" / "__init__.py")
     session.run("mypy", meta_init, env={"MYPYPATH": str(PACKAGES / "asgiref" / "src")})
+    # The differential harness, also against the installed wheels (its runner imports asgiref).
+    harness = ROOT / "differential"
+    # pyright takes only paths relative to its config file.
+    relative = os.path.relpath(harness, tmp)
+    (tmp / "pyrightconfig-differential.json").write_text(
+        '{"typeCheckingMode": "strict", "pythonVersion": "3.10",'
+        ' "reportUnnecessaryTypeIgnoreComment": "error",'
+        f' "include": ["{relative}"], "extraPaths": ["{relative}"]}}'
+    )
+    with session.chdir(harness):
+        targets = ["run.py", "diffharness", "tests", "in_venv"]
+        session.run("mypy", "--config-file", str(ROOT / "pyproject.toml"), *targets)
+    with session.chdir(tmp):
+        session.run("pyright", "--project", str(tmp / "pyrightconfig-differential.json"))
 
 
 @nox.session(python=COMPARISON_PYTHON)
@@ -470,3 +489,43 @@ def downstream(session: nox.Session) -> None:
         )
     python = INTERPRETERS.get(COMPARISON_PYTHON) or sys.executable
     session.run(python, str(ROOT / "downstream" / "run.py"), *session.posargs, external=True)
+
+
+@nox.session(python=COMPARISON_PYTHON)
+def differential(session: nox.Session) -> None:
+    """Generated programs on the published asgiref 3.13.0 and on ours; fail on new differences."""
+    build_distributions(session)
+    session.install(*TEST_TOOLS, *DIFFERENTIAL_TOOLS)
+    work = Path(session.create_tmp()).resolve()
+    published = Env(session, work / "published")
+    published.pip("install", "-q", PUBLISHED_ASGIREF)
+    ours = Env(session, work / "ours")
+    ours.install_ours(list(DISTRIBUTIONS))
+    _check_installed_from(ours, [m for d in DISTRIBUTIONS for m in SUBPACKAGES[d]])
+    with session.chdir(work):
+        # The harness's own tests first: a harness that misses a planted difference proves nothing.
+        session.run(
+            "python",
+            "-m",
+            "pytest",
+            "-q",
+            "-c",
+            str(ROOT / "pyproject.toml"),
+            "--rootdir",
+            str(ROOT),
+            "-p",
+            "no:cacheprovider",
+            str(ROOT / "differential" / "tests"),
+            env={"DIFFERENTIAL_PYTHON": published.python},
+        )
+        session.run(
+            "python",
+            str(ROOT / "differential" / "run.py"),
+            "--published",
+            published.python,
+            "--ours",
+            ours.python,
+            "--report",
+            str(work / "differential-report.json"),
+            *session.posargs,
+        )

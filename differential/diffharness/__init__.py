@@ -1,0 +1,1 @@
+"""The differential harness: generate programs, run them on both sides, compare traces."""

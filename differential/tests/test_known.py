@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from diffharness import known
+from diffharness.compare import Difference
+
+DIFFERENTIAL = Path(__file__).resolve().parent.parent
+
+
+def difference(signature: str, published: object, ours: object) -> Difference:
+    return Difference(0, "/1", signature, published, ours)
+
+
+def write(tmp_path: Path, entries: list[dict[str, object]]) -> Path:
+    path = tmp_path / "known.json"
+    path.write_text(json.dumps({"known": entries}))
+    return path
+
+
+def test_the_shipped_file_loads() -> None:
+    known.load(DIFFERENTIAL / "known.json")
+
+
+def test_an_entry_matches_by_signature_pattern_and_partial_events(tmp_path: Path) -> None:
+    (entry,) = known.load(
+        write(
+            tmp_path,
+            [
+                {
+                    "id": "tsc-leak",
+                    "signature": "tsc.*",
+                    "published": {"after": "none"},
+                    "ours": {"after": "c0"},
+                    "reason": "see DEVIATIONS.md#tsc",
+                }
+            ],
+        )
+    )
+    assert entry.matches(difference("tsc.after", {"ev": "tsc", "after": "none"}, {"after": "c0"}))
+    assert not entry.matches(difference("tsc.after", {"after": "none"}, {"after": "c1"}))
+    assert not entry.matches(difference("peek.tsctx", {"after": "none"}, {"after": "c0"}))
+
+
+def test_nested_partial_events_match_recursively(tmp_path: Path) -> None:
+    (entry,) = known.load(
+        write(
+            tmp_path,
+            [
+                {
+                    "id": "x",
+                    "signature": "ldel.exc*",
+                    "ours": {"exc": {"type": "AttributeError"}},
+                    "reason": "r",
+                }
+            ],
+        )
+    )
+    ours = {"ev": "ldel", "exc": {"type": "AttributeError", "msg": "..."}}
+    assert entry.matches(difference("ldel.exc[l=0]", {}, ours))
+    assert not entry.matches(difference("ldel.exc[l=0]", {}, {"ev": "ldel", "ok": True}))
+
+
+@pytest.mark.parametrize(
+    ("entries", "complaint"),
+    [
+        ([{"id": "a", "signature": "x"}], "lacks reason"),
+        ([{"id": "a", "signature": "x", "reason": "r", "why": "?"}], "unknown keys"),
+        (
+            [
+                {"id": "a", "signature": "x", "reason": "r"},
+                {"id": "a", "signature": "y", "reason": "r"},
+            ],
+            "duplicate ids",
+        ),
+    ],
+)
+def test_malformed_entries_are_refused(
+    tmp_path: Path, entries: list[dict[str, object]], complaint: str
+) -> None:
+    with pytest.raises(ValueError, match=complaint):
+        known.load(write(tmp_path, entries))
