@@ -124,7 +124,7 @@ class _ThreadLoop:
             failure = None
         del task
         try:
-            _shut_down_like_asyncio_run(loop)
+            shut_down_like_asyncio_run(loop)
         finally:
             if self._as_good_as_new(loop):
                 self._loop = loop
@@ -186,7 +186,7 @@ def _is_container(value: object) -> bool:
     return hasattr(type(value), "__len__") and not isinstance(value, (str, bytes, tuple))
 
 
-def _shut_down_like_asyncio_run(loop: asyncio.AbstractEventLoop) -> None:
+def shut_down_like_asyncio_run(loop: asyncio.AbstractEventLoop) -> None:
     """What ``asyncio.run`` does after its main task, skipping the steps with nothing to do."""
     if asyncio.all_tasks(loop):
         loop.run_until_complete(_cancel_leftover_tasks())

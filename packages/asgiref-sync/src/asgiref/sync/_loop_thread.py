@@ -19,7 +19,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from . import _fork
-from ._loop_runner import _shut_down_like_asyncio_run  # pyright: ignore[reportPrivateUsage]
+from ._loop_runner import shut_down_like_asyncio_run
 from ._workers import Worker, WorkerPool
 
 _T = TypeVar("_T")
@@ -269,7 +269,7 @@ def _serve_forever(loop: asyncio.AbstractEventLoop) -> None:
     try:
         loop.run_forever()
         try:
-            _shut_down_like_asyncio_run(loop)
+            shut_down_like_asyncio_run(loop)
         except RuntimeError:
             # Closed from an atexit hook (the main thread has ended): no thread may start
             # now, so the default executor's shutdown cannot run, and has nothing left to
