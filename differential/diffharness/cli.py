@@ -32,6 +32,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--max-programs", type=int, default=3, help="programs per batch at most")
     parser.add_argument("--known", type=Path, default=HERE / "known.json")
+    parser.add_argument(
+        "--deviations",
+        type=Path,
+        default=HERE.parent / "DEVIATIONS.md",
+        help="the list every known entry's deviation must be in",
+    )
     parser.add_argument("--report", type=Path, default=Path("differential-report.json"))
     parser.add_argument(
         "--report-only", action="store_true", help="exit 0 even with unknown differences"
@@ -62,6 +68,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     entries = known_module.load(args.known)
+    unlisted = known_module.unlisted_deviations(entries, args.deviations) if entries else []
+    if unlisted:
+        print(f"{args.known} names deviations that {args.deviations} does not list: {unlisted}")
+        return 2
     plan = Plan(args.examples, args.seed, args.timeout, args.max_programs, args.budget)
     published = Runner("published", args.published)
     ours = Runner("ours", args.ours, plant=args.plant_ours)

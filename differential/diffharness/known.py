@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -17,10 +18,12 @@ class KnownDifference:
 
     ``signature`` is an fnmatch pattern on Difference.signature; ``published`` and ``ours``
     are partial events: every key given must be present with that value (recursively for
-    dicts). ``reason`` is one line that points to the DEVIATIONS.md entry.
+    dicts). ``deviation`` is the id of the DEVIATIONS.md entry that accepts the difference
+    (several matchers may share one); ``reason`` is one line saying why it matches.
     """
 
     id: str
+    deviation: str
     reason: str
     signature: str
     published: Any = None
@@ -50,10 +53,10 @@ def load(path: Path) -> list[KnownDifference]:
     data = json.loads(path.read_text())
     entries: list[KnownDifference] = []
     for raw in data.get("known", []):
-        missing = [key for key in ("id", "signature", "reason") if not raw.get(key)]
+        missing = [key for key in ("id", "deviation", "signature", "reason") if not raw.get(key)]
         if missing:
             raise ValueError(f"{path}: entry {raw!r} lacks {', '.join(missing)}")
-        unknown = set(raw) - {"id", "signature", "reason", "published", "ours"}
+        unknown = set(raw) - {"id", "deviation", "signature", "reason", "published", "ours"}
         if unknown:
             raise ValueError(f"{path}: entry {raw['id']!r} has unknown keys {sorted(unknown)}")
         entries.append(KnownDifference(**raw))
@@ -61,6 +64,17 @@ def load(path: Path) -> list[KnownDifference]:
     if len(ids) != len(set(ids)):
         raise ValueError(f"{path}: duplicate ids in {ids}")
     return entries
+
+
+def deviation_ids(deviations: Path) -> set[str]:
+    """The entry ids of DEVIATIONS.md (each written as ``**`id`**``)."""
+    return set(re.findall(r"\*\*`([a-z0-9-]+)`\*\*", deviations.read_text()))
+
+
+def unlisted_deviations(entries: list[KnownDifference], deviations: Path) -> list[str]:
+    """Known entries whose ``deviation`` is not an entry of DEVIATIONS.md."""
+    listed = deviation_ids(deviations)
+    return [f"{entry.id} -> {entry.deviation}" for entry in entries if entry.deviation not in listed]
 
 
 def first_match(entries: list[KnownDifference], difference: Difference) -> KnownDifference | None:

@@ -20,8 +20,9 @@ def write(tmp_path: Path, entries: list[dict[str, object]]) -> Path:
     return path
 
 
-def test_the_shipped_file_loads() -> None:
-    known.load(DIFFERENTIAL / "known.json")
+def test_the_shipped_file_loads_and_every_deviation_is_listed() -> None:
+    entries = known.load(DIFFERENTIAL / "known.json")
+    assert known.unlisted_deviations(entries, DIFFERENTIAL.parent / "DEVIATIONS.md") == []
 
 
 def test_an_entry_matches_by_signature_pattern_and_partial_events(tmp_path: Path) -> None:
@@ -31,6 +32,7 @@ def test_an_entry_matches_by_signature_pattern_and_partial_events(tmp_path: Path
             [
                 {
                     "id": "tsc-leak",
+                    "deviation": "sync-tsc",
                     "signature": "tsc.*",
                     "published": {"after": "none"},
                     "ours": {"after": "c0"},
@@ -51,6 +53,7 @@ def test_nested_partial_events_match_recursively(tmp_path: Path) -> None:
             [
                 {
                     "id": "x",
+                    "deviation": "local-internals",
                     "signature": "ldel.exc*",
                     "ours": {"exc": {"type": "AttributeError"}},
                     "reason": "r",
@@ -66,17 +69,36 @@ def test_nested_partial_events_match_recursively(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("entries", "complaint"),
     [
-        ([{"id": "a", "signature": "x"}], "lacks reason"),
-        ([{"id": "a", "signature": "x", "reason": "r", "why": "?"}], "unknown keys"),
+        ([{"id": "a", "deviation": "d", "signature": "x"}], "lacks reason"),
+        ([{"id": "a", "signature": "x", "reason": "r"}], "lacks deviation"),
+        (
+            [{"id": "a", "deviation": "d", "signature": "x", "reason": "r", "why": "?"}],
+            "unknown keys",
+        ),
         (
             [
-                {"id": "a", "signature": "x", "reason": "r"},
-                {"id": "a", "signature": "y", "reason": "r"},
+                {"id": "a", "deviation": "d", "signature": "x", "reason": "r"},
+                {"id": "a", "deviation": "d", "signature": "y", "reason": "r"},
             ],
             "duplicate ids",
         ),
     ],
 )
+def test_an_unlisted_deviation_is_reported(tmp_path: Path) -> None:
+    deviations = tmp_path / "DEVIATIONS.md"
+    deviations.write_text("- **`listed-one`**: why\n")
+    entries = known.load(
+        write(
+            tmp_path,
+            [
+                {"id": "a", "deviation": "listed-one", "signature": "x", "reason": "r"},
+                {"id": "b", "deviation": "not-listed", "signature": "y", "reason": "r"},
+            ],
+        )
+    )
+    assert known.unlisted_deviations(entries, deviations) == ["b -> not-listed"]
+
+
 def test_malformed_entries_are_refused(
     tmp_path: Path, entries: list[dict[str, object]], complaint: str
 ) -> None:
