@@ -331,8 +331,10 @@ def _published_summary(dist: str, report: dict[str, dict[str, int]]) -> str:
     outcomes = report["outcomes"]
     tests = report["ours_only_tests"]
     modules = report["ours_only_modules"]
+    # "sync-idle-threads-retire 2+1m": two tests, and one whole module, ours only for that id.
     by_id = [
-        f"{used_id} {tests.get(used_id, 0)}" + (f"+{modules[used_id]}m" if used_id in modules else "")
+        f"{used_id} {tests.get(used_id, 0)}"
+        + (f"+{modules[used_id]}m" if used_id in modules else "")
         for used_id in sorted({*tests, *modules})
     ]
     skipped = f" ({outcomes['skipped']} skipped)" if outcomes.get("skipped") else ""

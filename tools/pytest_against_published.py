@@ -54,16 +54,17 @@ def deviation_ids(path: Path) -> set[str]:
     return set(ENTRY.findall(path.read_text(encoding="utf-8")))
 
 
-def marker_id(item: pytest.Item) -> str:
-    """The one id of an item's ``ours_only`` marker (the closest one when several apply)."""
-    marker = item.get_closest_marker(MARKER)
-    assert marker is not None
-    if len(marker.args) != 1 or marker.kwargs or not isinstance(marker.args[0], str):
-        raise pytest.UsageError(
-            f"{item.nodeid}: write the marker as {MARKER}(\"<DEVIATIONS.md id>\"), "
-            f"not {MARKER}(*{marker.args!r}, **{marker.kwargs!r})"
-        )
-    return marker.args[0]
+def marker_ids(item: pytest.Item) -> list[str]:
+    """The ids of every ``ours_only`` marker of an item, the closest first."""
+    found: list[str] = []
+    for marker in item.iter_markers(MARKER):
+        if len(marker.args) != 1 or marker.kwargs or not isinstance(marker.args[0], str):
+            raise pytest.UsageError(
+                f'{item.nodeid}: write the marker as {MARKER}("<DEVIATIONS.md id>"), '
+                f"not {MARKER}(*{marker.args!r}, **{marker.kwargs!r})"
+            )
+        found.append(marker.args[0])
+    return found
 
 
 class OursOnly:
@@ -85,13 +86,16 @@ class OursOnly:
         """``{module path: id}`` from every loaded conftest's ``OURS_ONLY_MODULES``."""
         found: dict[str, str] = {}
         for plugin in self.config.pluginmanager.get_plugins():
-            table = getattr(plugin, "OURS_ONLY_MODULES", None)
-            conftest = getattr(plugin, "__file__", None)
-            if not isinstance(table, dict) or conftest is None:
+            table: object = getattr(plugin, "OURS_ONLY_MODULES", None)
+            conftest: object = getattr(plugin, "__file__", None)
+            if not isinstance(table, dict) or not isinstance(conftest, str):
                 continue
             folder = Path(conftest).parent
-            for module, used_id in table.items():
-                where = f"{folder / module} (OURS_ONLY_MODULES in {conftest})"
+            entries: dict[object, object] = table  # pyright: ignore[reportUnknownVariableType]
+            for module, used_id in entries.items():
+                where = f"{folder / str(module)} (OURS_ONLY_MODULES in {conftest})"
+                if not isinstance(module, str) or not isinstance(used_id, str):
+                    raise pytest.UsageError(f"{where}: map a module's file name to an id")
                 if not (folder / module).is_file():
                     raise pytest.UsageError(f"{where}: no such test module")
                 self._check(used_id, where)
@@ -103,13 +107,14 @@ class OursOnly:
         # tryfirst: before `-m` deselects anything, so every marker is checked.
         self.skipped_modules()
         for item in items:
-            if item.get_closest_marker(MARKER) is not None:
-                self._check(marker_id(item), item.nodeid)
+            for used_id in marker_ids(item):
+                self._check(used_id, item.nodeid)
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         for item in items:
-            if item.get_closest_marker(MARKER) is not None:
-                self.deselected[marker_id(item)] += 1
+            used = marker_ids(item)
+            if used:
+                self.deselected[used[0]] += 1
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "call" or report.outcome != "passed":

@@ -140,6 +140,7 @@ def test_set_get_delete(thread_critical: bool, inside_loop: bool) -> None:
 
     run_maybe_in_loop(inside_loop, scenario)
 
+
 # Our message names the Local's own class where the published one names its internal _CVar.
 _OURS_MESSAGE = pytest.mark.ours_only("local-internals")
 MODES_AND_PLACES_OF_MESSAGES = pytest.mark.parametrize(

@@ -150,7 +150,9 @@ async def test_content_length_truncates_the_body() -> None:
     ]
 
 
-@pytest.mark.parametrize("kind", [list, pytest.param(Tracked, marks=pytest.mark.ours_only("wsgi-close-called"))])
+@pytest.mark.parametrize(
+    "kind", [list, pytest.param(Tracked, marks=pytest.mark.ours_only("wsgi-close-called"))]
+)
 async def test_content_length_stops_iteration_and_closes(kind: Callable[[Any], Any]) -> None:
     returned: list[Any] = []
 
