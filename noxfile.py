@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.parser
 import glob
+import json
 import os
 import re
 import shutil
@@ -292,6 +293,109 @@ def tests(session: nox.Session) -> None:
                 str(PACKAGES / dist / "tests"),
                 env={"ASGIREF_REPO_ROOT": str(ROOT)},
             )
+
+
+def published_checked_parts() -> list[str]:
+    """The parts whose tests run on asgiref 3.13.0 too: those whose conftest says which are ours.
+
+    A tests folder joins by giving its conftest.py an ``OURS_ONLY_MODULES`` table (and its
+    ours-only tests an ``ours_only(id)`` marker); nothing here needs to change.
+    """
+    return [
+        dist
+        for dist in PARTS
+        if "OURS_ONLY_MODULES" in _read_if_exists(PACKAGES / dist / "tests" / "conftest.py")
+    ]
+
+
+def _read_if_exists(path: Path) -> str:
+    return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
+class KeptEnv(Env):
+    """An Env kept from one run to the next while it is asked for the same requirements."""
+
+    def __init__(self, session: nox.Session, path: Path, requirements: list[str]) -> None:
+        stamp = path / "requirements.txt"
+        wanted = "\n".join(requirements) + "\n"
+        python = path / "bin" / "python"
+        if python.exists() and _read_if_exists(stamp) == wanted:
+            self.session = session
+            self.path = path
+            self.uv = _uv(session)
+            self.python = str(python)
+            return
+        super().__init__(session, path)
+        self.pip("install", "-q", *requirements)
+        stamp.write_text(wanted, encoding="utf-8")
+
+
+def _published_summary(dist: str, report: dict[str, dict[str, int]]) -> str:
+    outcomes = report["outcomes"]
+    tests = report["ours_only_tests"]
+    modules = report["ours_only_modules"]
+    # "sync-idle-threads-retire 2+1m": two tests, and one whole module, ours only for that id.
+    by_id = [
+        f"{used_id} {tests.get(used_id, 0)}"
+        + (f"+{modules[used_id]}m" if used_id in modules else "")
+        for used_id in sorted({*tests, *modules})
+    ]
+    skipped = f" ({outcomes['skipped']} skipped)" if outcomes.get("skipped") else ""
+    return (
+        f"{dist}: {outcomes.get('passed', 0)} checked against published{skipped}, "
+        f"{sum(tests.values())} tests + {sum(modules.values())} modules ours-only"
+        + (f" by id: {', '.join(by_id)}" if by_id else "")
+    )
+
+
+@nox.session(python=COMPARISON_PYTHON)
+def against_published(session: nox.Session) -> None:
+    """Run each part's tests on asgiref 3.13.0, all but those marked ours_only(DEVIATIONS id)."""
+    only = session.posargs or published_checked_parts()
+    unknown = sorted(set(only) - set(published_checked_parts()))
+    if unknown:
+        session.error(f"no published check for {unknown}; a conftest needs OURS_ONLY_MODULES")
+    work = Path(session.create_tmp()).resolve()
+    summaries: list[str] = []
+    for dist in only:
+        # Sibling test requirements (asgiref-testing, ...) are part of the published package.
+        external = test_requirements(dist)[1]
+        env = KeptEnv(
+            session,
+            _env_dir(session, dist),
+            [PUBLISHED_ASGIREF, *TEST_TOOLS, *external],
+        )
+        report_path = work / f"{dist}.json"
+        report_path.unlink(missing_ok=True)
+        session.log(f"{dist}: its tests on {PUBLISHED_ASGIREF}, ours_only deselected")
+        with session.chdir(tempfile.gettempdir()):
+            env.run(
+                "-m",
+                "pytest",
+                "-q",
+                "-c",
+                str(ROOT / "pyproject.toml"),
+                "--rootdir",
+                str(ROOT),
+                "-p",
+                "no:cacheprovider",
+                "-p",
+                # Checks the ids and what is installed, and writes the report.
+                "pytest_against_published",
+                "-m",
+                "not ours_only",
+                str(PACKAGES / dist / "tests"),
+                env={
+                    "ASGIREF_UNDER_TEST": "published",
+                    "ASGIREF_DEVIATIONS": str(ROOT / "DEVIATIONS.md"),
+                    "ASGIREF_PUBLISHED_REPORT": str(report_path),
+                    "ASGIREF_REPO_ROOT": str(ROOT),
+                    "PYTHONPATH": str(ROOT / "tools"),
+                },
+            )
+        summaries.append(_published_summary(dist, json.loads(report_path.read_text())))
+    for line in summaries:
+        session.log(line)
 
 
 @nox.session(python=False)

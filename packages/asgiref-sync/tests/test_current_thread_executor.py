@@ -38,11 +38,14 @@ def test_work_runs_in_creating_thread_fifo() -> None:
     assert [f.result() for f in results] == [0, 1, 2, 3, 4]
 
 
-def test_old_executor_is_positional_and_optional() -> None:
-    # Constructing with the executor positionally (the published signature) and with no
-    # argument at all (our superset) must both work; forwarding is tested below.
+def test_old_executor_is_positional() -> None:
+    # The published signature; forwarding is tested below.
     outer = CurrentThreadExecutor(None)
     assert isinstance(CurrentThreadExecutor(outer), CurrentThreadExecutor)
+
+
+@pytest.mark.ours_only("current-thread-executor-optional-argument")
+def test_old_executor_is_optional() -> None:
     assert isinstance(CurrentThreadExecutor(), CurrentThreadExecutor)
 
 

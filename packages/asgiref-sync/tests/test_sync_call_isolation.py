@@ -95,6 +95,7 @@ def test_a_default_executor_set_in_a_call_is_shut_down_with_its_loop() -> None:
     _in_each_mode(check)
 
 
+@pytest.mark.ours_only("sync-thread-critical-never-found-again")
 def test_thread_critical_values_of_a_call_are_gone_in_the_next() -> None:
     # asgiref 3.13.0 fails this now and then: its per-thread storage is sometimes
     # found again by a later call's new thread. By design the values are gone.
@@ -145,6 +146,7 @@ async def test_thread_critical_values_stay_with_their_thread_sensitive_context()
     assert plain == ["first context", None]
 
 
+@pytest.mark.ours_only("sync-loop-kept-when-pristine")
 def test_a_loop_that_carries_nothing_is_kept_for_the_next_call() -> None:
     def loop_ref(loop: asyncio.AbstractEventLoop) -> weakref.ref[asyncio.AbstractEventLoop]:
         return weakref.ref(loop)

@@ -238,7 +238,15 @@ def test_base_exceptions_keep_identity_both_ways(exception: BaseException) -> No
 
 @pytest.mark.parametrize(
     "exception",
-    [ValueError("v"), KeyboardInterrupt("k"), concurrent.futures.CancelledError("c")],
+    [
+        ValueError("v"),
+        KeyboardInterrupt("k"),
+        # Published: asyncio turns it into a new asyncio.CancelledError with the same args.
+        pytest.param(
+            concurrent.futures.CancelledError("c"),
+            marks=pytest.mark.ours_only("sync-concurrent-cancelled-error-kept"),
+        ),
+    ],
 )
 def test_non_thread_sensitive_calls_keep_identity_on_a_fresh_loop(
     exception: BaseException,

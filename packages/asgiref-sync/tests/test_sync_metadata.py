@@ -91,12 +91,14 @@ def test_sync_to_async_carries_the_function_metadata() -> None:
     assert metadata(sync_to_async(thread_sensitive=False)(fetch)) == expected_metadata(fetch)
 
 
+@pytest.mark.ours_only("sync-async-to-sync-metadata")
 def test_async_to_sync_carries_the_function_metadata() -> None:
     assert metadata(async_to_sync(load)) == expected_metadata(load)
     assert metadata(async_to_sync(force_new_loop=True)(load)) == expected_metadata(load)
     assert metadata(AsyncToSync(load)) == expected_metadata(load)
 
 
+@pytest.mark.ours_only("sync-async-to-sync-metadata")
 def test_async_to_sync_of_a_bound_method_carries_its_metadata() -> None:
     class Service:
         async def run(self) -> int:
@@ -110,6 +112,7 @@ def test_async_to_sync_of_a_bound_method_carries_its_metadata() -> None:
     assert wrapper() == 1
 
 
+@pytest.mark.ours_only("sync-async-to-sync-metadata")
 def test_async_to_sync_signature_is_the_wrapped_one() -> None:
     assert inspect.signature(async_to_sync(load)) == inspect.signature(load)
     assert inspect.signature(sync_to_async(fetch)) == inspect.signature(fetch)

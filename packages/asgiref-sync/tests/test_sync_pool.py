@@ -10,7 +10,6 @@ import threading
 
 import pytest
 from asgiref.sync import ThreadSensitiveContext, async_to_sync, sync_to_async
-from asgiref.sync._workers import retire_idle_workers, set_idle_timeout
 
 
 @pytest.fixture
@@ -30,6 +29,7 @@ async def trivial() -> int:
     return 1
 
 
+@pytest.mark.ours_only("sync-pooled-loop-threads")
 def test_async_to_sync_starts_no_thread_per_call(count_thread_starts: list[str]) -> None:
     async_to_sync(trivial)()  # may start the first loop thread
     count_thread_starts.clear()
@@ -38,6 +38,7 @@ def test_async_to_sync_starts_no_thread_per_call(count_thread_starts: list[str])
     assert count_thread_starts == []
 
 
+@pytest.mark.ours_only("sync-pooled-loop-threads")
 def test_thread_sensitive_call_inside_runs_on_calling_thread(
     count_thread_starts: list[str],
 ) -> None:
@@ -101,7 +102,11 @@ def _live(prefix: str) -> list[threading.Thread]:
     return [thread for thread in threading.enumerate() if thread.name.startswith(prefix)]
 
 
+@pytest.mark.ours_only("sync-idle-threads-retire")
 def test_idle_workers_retire() -> None:
+    # Imported here, not at the top: the rest of the module also runs on asgiref 3.13.0.
+    from asgiref.sync._workers import retire_idle_workers
+
     async def with_tsc() -> None:
         async with ThreadSensitiveContext():
             await sync_to_async(lambda: None)()
@@ -122,7 +127,10 @@ def test_idle_workers_retire() -> None:
     assert async_to_sync(trivial)() == 1
 
 
+@pytest.mark.ours_only("sync-idle-threads-retire")
 def test_idle_timeout_retires_without_help() -> None:
+    from asgiref.sync._workers import retire_idle_workers, set_idle_timeout
+
     retire_idle_workers()
     previous = set_idle_timeout(0.01)
     try:
@@ -134,6 +142,7 @@ def test_idle_timeout_retires_without_help() -> None:
         set_idle_timeout(previous)
 
 
+@pytest.mark.ours_only("sync-pooled-loop-threads")
 def test_worker_threads_are_named() -> None:
     names: dict[str, str] = {}
 
@@ -208,6 +217,7 @@ sys.exit(os.waitstatus_to_exitcode(status))
 """
 
 
+@pytest.mark.ours_only("sync-fork")
 @pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
 def test_forked_child_can_use_both_bridges() -> None:
     result = subprocess.run(

@@ -39,6 +39,7 @@ async def test_exceptions_propagate_and_aenter_returns_self() -> None:
             await failing()
 
 
+@pytest.mark.ours_only("sync-tsc-lanes-reused")
 @pytest.mark.anyio
 async def test_lanes_are_reused_across_sequential_contexts() -> None:
     threads: list[threading.Thread] = []

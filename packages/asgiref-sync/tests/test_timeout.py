@@ -77,6 +77,7 @@ async def test_deprecation_warning_points_at_the_caller() -> None:
     assert caught[0].lineno == line
 
 
+@pytest.mark.ours_only("timeout-warning-location")
 async def test_loop_argument_warns_twice_both_at_the_caller() -> None:
     # Published 3.13.0 attributes the second warning to its own module; pointing
     # it at the caller, like the first one, is the deliberate difference here.

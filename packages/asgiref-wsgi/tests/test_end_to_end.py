@@ -1,7 +1,8 @@
 """Real parts: WSGI applications behind uvicorn on a loopback port, spoken to with httpx.
 
-One uvicorn server (started here on 127.0.0.1, on a port the OS picks, with lifespan on)
-serves one WsgiToAsgi adapter. Behind it a small WSGI dispatcher sends ``/flask/...`` to a
+One uvicorn server (started here on 127.0.0.1, on a port the OS picks, lifespan "auto", so
+that asgiref 3.13.0, which refuses lifespan scopes, can be served too) serves one
+WsgiToAsgi adapter. Behind it a small WSGI dispatcher sends ``/flask/...`` to a
 Flask application and everything else to a plain WSGI application wrapped in
 ``wsgiref.validate.validator``, which asserts PEP 3333 conformance on both sides (including
 that the response iterable is closed).
@@ -210,7 +211,7 @@ def base_url(signals: Signals) -> Iterator[str]:
     port = sock.getsockname()[1]
     config = uvicorn.Config(
         asgi,
-        lifespan="on",
+        lifespan="auto",
         http="h11",
         loop="asyncio",
         log_level="warning",
@@ -228,7 +229,10 @@ def base_url(signals: Signals) -> Iterator[str]:
         thread.join(PATIENCE)
         sock.close()
     assert not thread.is_alive(), "uvicorn did not stop"
-    assert signals.lifespan == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    # Answered in full or (asgiref 3.13.0) not at all; test_lifespan_startup_was_answered
+    # makes sure it is answered here.
+    if signals.lifespan:
+        assert signals.lifespan == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
 
 
 @pytest.fixture(scope="module")
@@ -240,11 +244,17 @@ def client(base_url: str) -> Iterator[httpx.Client]:
 
 # --------------------------------------------------------------------------- tests
 
+# The plain application is wrapped in wsgiref.validate.validator, which asserts that its
+# iterable is closed: asgiref 3.13.0 never closes it.
+PLAIN_APP = pytest.mark.ours_only("wsgi-close-called")
 
+
+@pytest.mark.ours_only("wsgi-lifespan-and-websocket")
 def test_lifespan_startup_was_answered(client: httpx.Client, signals: Signals) -> None:
     assert signals.lifespan[:1] == ["lifespan.startup.complete"]
 
 
+@PLAIN_APP
 def test_chunked_upload_through_the_validator(client: httpx.Client) -> None:
     size = 3 * MIB + 17
     response = client.post("/echo", content=pattern(size))  # a generator: chunked encoding
@@ -253,12 +263,14 @@ def test_chunked_upload_through_the_validator(client: httpx.Client) -> None:
     assert response.text == f"{size} {digest(pattern(size))}"
 
 
+@PLAIN_APP
 def test_sized_upload_and_line_iteration(client: httpx.Client) -> None:
     payload = b"".join(b"line %d\n" % i for i in range(5000))
     response = client.post("/lines", content=payload)
     assert response.text == "5000"
 
 
+@PLAIN_APP
 def test_large_streamed_download(client: httpx.Client) -> None:
     size = 32 * MIB
     with client.stream("GET", "/download", params={"size": size}) as response:
@@ -268,6 +280,7 @@ def test_large_streamed_download(client: httpx.Client) -> None:
     assert got == digest(pattern(size))
 
 
+@pytest.mark.ours_only("wsgi-parallel-requests")
 def test_concurrent_slow_requests(base_url: str) -> None:
     # One client, one connection per request in flight (httpx clients are thread-safe).
     limits = httpx.Limits(max_connections=CONCURRENT)
@@ -286,6 +299,7 @@ def test_concurrent_slow_requests(base_url: str) -> None:
     assert len(names) == CONCURRENT
 
 
+@pytest.mark.ours_only("wsgi-streamed-response-stops-on-disconnect")
 def test_client_that_disconnects_mid_response(client: httpx.Client, signals: Signals) -> None:
     with client.stream("GET", "/endless") as response:
         assert response.status_code == 200
@@ -297,6 +311,7 @@ def test_client_that_disconnects_mid_response(client: httpx.Client, signals: Sig
     assert signals.endless_closed.wait(PATIENCE)
 
 
+@pytest.mark.ours_only("wsgi-headers-latin1-and-validated")
 def test_invalid_response_header_gives_500(client: httpx.Client) -> None:
     response = client.get("/bad-header")
     assert response.status_code == 500
@@ -304,6 +319,7 @@ def test_invalid_response_header_gives_500(client: httpx.Client) -> None:
     assert "x-evil" not in response.headers
 
 
+@PLAIN_APP
 def test_not_found_from_the_plain_app(client: httpx.Client) -> None:
     response = client.get("/nowhere")
     assert response.status_code == 404
@@ -315,6 +331,8 @@ def test_flask_hello(client: httpx.Client) -> None:
     assert response.text == "hello from flask"
 
 
+# Without wsgi.input_terminated, Werkzeug reads a body without Content-Length as empty.
+@pytest.mark.ours_only("wsgi-environ-extra-keys")
 def test_flask_chunked_upload(client: httpx.Client) -> None:
     size = 2 * MIB + 5
     response = client.post("/flask/upload", content=pattern(size))

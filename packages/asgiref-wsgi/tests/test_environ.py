@@ -74,6 +74,11 @@ def test_core_keys() -> None:
     assert environ["wsgi.multithread"] is True
     assert environ["wsgi.multiprocess"] is True
     assert environ["wsgi.run_once"] is False
+
+
+@pytest.mark.ours_only("wsgi-environ-extra-keys")
+def test_input_terminated_and_file_wrapper() -> None:
+    environ = _environ()
     assert environ["wsgi.input_terminated"] is True
     assert callable(environ["wsgi.file_wrapper"])
 
@@ -231,6 +236,7 @@ def test_missing_required_scope_key(missing: str) -> None:
         ("root_path", b"/x"),
     ],
 )
+@pytest.mark.ours_only("wsgi-build-environ-from-argument")
 def test_mistyped_scope_key(key: str, value: object) -> None:
     the_scope = _scope()
     the_scope[key] = value
@@ -238,11 +244,13 @@ def test_mistyped_scope_key(key: str, value: object) -> None:
         WsgiToAsgiInstance(_app).build_environ(the_scope, io.BytesIO())
 
 
+@pytest.mark.ours_only("wsgi-build-environ-from-argument")
 def test_non_bytes_headers_are_rejected() -> None:
     with pytest.raises(TypeError, match="pairs of bytes"):
         _environ(headers=[("host", "example.org")])
 
 
+@pytest.mark.ours_only("wsgi-build-environ-from-argument")
 def test_build_environ_reads_headers_from_its_argument() -> None:
     # The published asgiref read headers from self.scope; the argument is what is meant.
     instance = WsgiToAsgiInstance(_app)

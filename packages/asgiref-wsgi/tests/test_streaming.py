@@ -12,9 +12,10 @@ import tracemalloc
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
+import asgiref.wsgi
 import pytest
 from asgiref.testing import ApplicationCommunicator
-from asgiref.wsgi import ClientDisconnected, RequestBodyTooLarge, WsgiToAsgi
+from asgiref.wsgi import WsgiToAsgi
 
 
 def exact(message: str) -> str:
@@ -114,6 +115,7 @@ async def wait_in_thread(event: threading.Event) -> bool:
 # --------------------------------------------------------------------------- threads
 
 
+@pytest.mark.ours_only("wsgi-parallel-requests")
 async def test_requests_run_in_parallel_on_threads_of_their_own() -> None:
     count = 8
     # Each application waits until all of them run at once: with one thread it would break.
@@ -132,6 +134,7 @@ async def test_requests_run_in_parallel_on_threads_of_their_own() -> None:
     assert threading.current_thread().name.encode() not in names
 
 
+@pytest.mark.ours_only("wsgi-parallel-requests")
 async def test_a_long_streaming_response_does_not_hold_up_others() -> None:
     release = threading.Event()
 
@@ -166,6 +169,7 @@ async def test_a_long_streaming_response_does_not_hold_up_others() -> None:
     assert slow_server.body == b"firstlast"
 
 
+@pytest.mark.ours_only("wsgi-parallel-requests")
 async def test_max_workers_bounds_concurrency() -> None:
     lock = threading.Lock()
     active = 0
@@ -265,6 +269,7 @@ async def test_empty_body_messages_are_skipped() -> None:
     assert got == [b"abc", b""]
 
 
+@pytest.mark.ours_only("wsgi-streamed-request-body")
 async def test_the_application_starts_before_the_body_is_complete() -> None:
     started = threading.Event()
     got: list[bytes] = []
@@ -393,6 +398,7 @@ def _first_then(receive: Receive, body: bytes = b"") -> Receive:
 # --------------------------------------------------------------------------- disconnects
 
 
+@pytest.mark.ours_only("wsgi-streamed-request-body")
 async def test_disconnect_while_reading_the_body() -> None:
     errors: list[BaseException] = []
 
@@ -415,13 +421,14 @@ async def test_disconnect_while_reading_the_body() -> None:
     server = Server([*requests([BIG, b"rest"])[:1], {"type": "http.disconnect"}])
     await WsgiToAsgi(app)(scope(), server.receive, server.send)
     assert len(errors) == 1
-    assert isinstance(errors[0], ClientDisconnected)
+    assert isinstance(errors[0], asgiref.wsgi.ClientDisconnected)
     assert isinstance(errors[0], OSError)
     assert "disconnected" in str(errors[0])
     assert tracked.closes == 1
     assert server.sent == []
 
 
+@pytest.mark.ours_only("wsgi-streamed-response-stops-on-disconnect")
 async def test_disconnect_while_sending_the_response() -> None:
     gone = asyncio.Event()
     exits: list[str] = []
@@ -466,23 +473,34 @@ async def test_disconnect_while_sending_the_response() -> None:
     assert sent < 2000
 
 
-@pytest.mark.parametrize("streamed", [False, True], ids=["list", "generator"])
-async def test_disconnect_before_the_response_started_still_sends_all_of_it(
-    streamed: bool,
-) -> None:
-    # The disconnect is waiting when the adapter first looks for one: it still sends the
-    # whole response, as the published adapter does (the client may only have half-closed).
+async def _respond_after_a_waiting_disconnect(streamed: bool) -> Server:
     def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         start_response("200 OK", [])
         return (chunk for chunk in [b"a", b"b"]) if streamed else [b"a", b"b"]
 
     server = Server([*requests([b"body"]), {"type": "http.disconnect"}])
     await WsgiToAsgi(app)(scope(), server.receive, server.send)
+    return server
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["list", "generator"])
+async def test_disconnect_before_the_response_started_still_sends_all_of_it(
+    streamed: bool,
+) -> None:
+    # The disconnect is waiting when the adapter first looks for one: it still sends the
+    # whole response, as the published adapter does (the client may only have half-closed).
+    server = await _respond_after_a_waiting_disconnect(streamed)
     assert [m.get("body") for m in server.sent] == [None, b"a", b"b", None]
-    if streamed:
-        assert server.incoming == []  # the disconnect was read
 
 
+@pytest.mark.ours_only("wsgi-streamed-response-stops-on-disconnect")
+async def test_a_streamed_response_reads_the_waiting_disconnect() -> None:
+    # Published: nothing is read once the body is complete.
+    server = await _respond_after_a_waiting_disconnect(streamed=True)
+    assert server.incoming == []
+
+
+@pytest.mark.ours_only("wsgi-streamed-response-stops-on-disconnect")
 async def test_disconnect_during_a_streamed_response_stops_and_closes_it() -> None:
     tracked = Tracked(b"tick" for _ in range(10_000_000))
 
@@ -499,6 +517,7 @@ async def test_disconnect_during_a_streamed_response_stops_and_closes_it() -> No
     assert tracked.closes == 1
 
 
+@pytest.mark.ours_only("wsgi-streamed-request-body")
 async def test_cancelled_request_unblocks_the_reading_thread() -> None:
     finished = threading.Event()
     reading = threading.Event()
@@ -529,9 +548,10 @@ async def test_cancelled_request_unblocks_the_reading_thread() -> None:
         await task
     assert await wait_in_thread(finished)
     assert len(errors) == 1
-    assert isinstance(errors[0], ClientDisconnected)
+    assert isinstance(errors[0], asgiref.wsgi.ClientDisconnected)
 
 
+@pytest.mark.ours_only("wsgi-streamed-response-stops-on-disconnect")
 async def test_cancelled_request_unblocks_the_sending_thread() -> None:
     first_sent = asyncio.Event()
     tracked = Tracked(b"z" * 65536 for _ in range(1000))
@@ -555,6 +575,7 @@ async def test_cancelled_request_unblocks_the_sending_thread() -> None:
     assert tracked.closes == 1
 
 
+@pytest.mark.ours_only("wsgi-streamed-response-stops-on-disconnect")
 async def test_send_failing_with_oserror_ends_the_request_quietly() -> None:
     tracked = Tracked(b"c" * 1024 for _ in range(10_000))
 
@@ -576,6 +597,7 @@ async def test_send_failing_with_oserror_ends_the_request_quietly() -> None:
     assert sends < 10_000
 
 
+@pytest.mark.ours_only("wsgi-streamed-response-stops-on-disconnect")
 async def test_the_application_sees_a_failed_send_as_client_disconnected() -> None:
     seen: list[BaseException] = []
 
@@ -594,10 +616,11 @@ async def test_the_application_sees_a_failed_send_as_client_disconnected() -> No
     server = Server(requests([b""]))
     await WsgiToAsgi(app)(scope(method="GET"), server.receive, send)
     assert len(seen) == 1
-    assert isinstance(seen[0], ClientDisconnected)
+    assert isinstance(seen[0], asgiref.wsgi.ClientDisconnected)
     assert isinstance(seen[0].__cause__, ConnectionResetError)
 
 
+@pytest.mark.ours_only("wsgi-streamed-response-stops-on-disconnect")
 async def test_application_failure_after_the_client_left_is_logged(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -625,6 +648,7 @@ async def test_application_failure_after_the_client_left_is_logged(
     assert "cleanup failed" in str(logged[0].exc_info[1])
 
 
+@pytest.mark.ours_only("wsgi-close-called")
 async def test_send_failing_otherwise_propagates() -> None:
     tracked = Tracked([b"a", b"b"])
 
@@ -641,6 +665,7 @@ async def test_send_failing_otherwise_propagates() -> None:
     assert tracked.closes == 1
 
 
+@pytest.mark.ours_only("wsgi-streamed-request-body")
 async def test_reading_after_the_request_finished_raises_instead_of_blocking() -> None:
     kept: list[Any] = []
 
@@ -655,13 +680,14 @@ async def test_reading_after_the_request_finished_raises_instead_of_blocking() -
 
     server = Server([])
     await WsgiToAsgi(app)(scope(), _first_then(receive, BIG), server.send)
-    with pytest.raises(ClientDisconnected, match="finished"):
+    with pytest.raises(asgiref.wsgi.ClientDisconnected, match="finished"):
         await asyncio.to_thread(kept[0].read)
 
 
 # --------------------------------------------------------------------------- protocol errors
 
 
+@pytest.mark.ours_only("wsgi-streamed-request-body")
 async def test_non_request_message_during_the_body() -> None:
     errors: list[BaseException] = []
 
@@ -682,17 +708,28 @@ async def test_non_request_message_during_the_body() -> None:
 
 
 NOT_A_REQUEST = (ValueError, exact("WSGI wrapper received a non-HTTP-request message"))
+# Published: KeyError('type'), TypeError from joining str to bytes, TypeError from indexing a str.
+CHECKED_MESSAGE = pytest.mark.ours_only("wsgi-request-message-checks")
 
 
 @pytest.mark.parametrize(
     ("message", "expected"),
     [
-        ({"type": "http.response.start"}, NOT_A_REQUEST),
-        ({"body": b"no type"}, NOT_A_REQUEST),
-        ({"type": "http.request", "body": "text"}, (TypeError, "body must be bytes")),
-        ("http.request", (TypeError, "receive\\(\\) must return a message dict, got str")),
+        pytest.param({"type": "http.response.start"}, NOT_A_REQUEST, id="not-a-request"),
+        pytest.param({"body": b"no type"}, NOT_A_REQUEST, id="no-type", marks=CHECKED_MESSAGE),
+        pytest.param(
+            {"type": "http.request", "body": "text"},
+            (TypeError, "body must be bytes"),
+            id="str-body",
+            marks=CHECKED_MESSAGE,
+        ),
+        pytest.param(
+            "http.request",
+            (TypeError, "receive\\(\\) must return a message dict, got str"),
+            id="not-a-dict",
+            marks=CHECKED_MESSAGE,
+        ),
     ],
-    ids=["not-a-request", "no-type", "str-body", "not-a-dict"],
 )
 async def test_bad_message_before_the_app_starts_is_raised_without_calling_it(
     message: Any, expected: tuple[type[Exception], str]
@@ -706,6 +743,7 @@ async def test_bad_message_before_the_app_starts_is_raised_without_calling_it(
     assert server.sent == []
 
 
+@pytest.mark.ours_only("wsgi-streamed-request-body")
 async def test_non_bytes_request_body_while_the_app_reads() -> None:
     errors: list[BaseException] = []
 
@@ -725,7 +763,7 @@ async def test_non_bytes_request_body_while_the_app_reads() -> None:
     )
     with pytest.raises(TypeError, match="body must be bytes"):
         await WsgiToAsgi(app)(scope(), server.receive, server.send)
-    assert isinstance(errors[0], ClientDisconnected)
+    assert isinstance(errors[0], asgiref.wsgi.ClientDisconnected)
 
 
 async def test_bytes_like_request_bodies_are_accepted() -> None:
@@ -761,6 +799,7 @@ async def test_odd_message_after_the_body_is_ignored() -> None:
 # --------------------------------------------------------------------------- body limit
 
 
+@pytest.mark.ours_only("wsgi-request-body-limit")
 async def test_declared_length_over_the_limit_is_answered_413_without_the_app() -> None:
     def app(environ: Environ, start_response: StartResponse) -> list[bytes]:
         raise AssertionError("not called")
@@ -777,6 +816,7 @@ async def test_declared_length_over_the_limit_is_answered_413_without_the_app() 
     assert "more_body" not in server.sent[1]
 
 
+@pytest.mark.ours_only("wsgi-request-body-limit")
 async def test_body_over_the_limit_before_the_app_starts_is_answered_413() -> None:
     def app(environ: Environ, start_response: StartResponse) -> list[bytes]:
         raise AssertionError("not called")
@@ -787,13 +827,14 @@ async def test_body_over_the_limit_before_the_app_starts_is_answered_413() -> No
     assert len(server.sent) == 2
 
 
+@pytest.mark.ours_only("wsgi-request-body-limit")
 async def test_streamed_body_over_the_limit_is_answered_413() -> None:
     errors: list[BaseException] = []
 
     def app(environ: Environ, start_response: StartResponse) -> list[bytes]:
         try:
             environ["wsgi.input"].read()
-        except RequestBodyTooLarge as exc:
+        except asgiref.wsgi.RequestBodyTooLarge as exc:
             errors.append(exc)
             raise
         raise AssertionError("unreachable")
@@ -807,6 +848,7 @@ async def test_streamed_body_over_the_limit_is_answered_413() -> None:
     assert isinstance(errors[0], OSError)
 
 
+@pytest.mark.ours_only("wsgi-request-body-limit")
 async def test_body_at_the_limit_is_accepted() -> None:
     def app(environ: Environ, start_response: StartResponse) -> list[bytes]:
         data = environ["wsgi.input"].read()
@@ -820,6 +862,7 @@ async def test_body_at_the_limit_is_accepted() -> None:
     assert server.body == b"1000"
 
 
+@pytest.mark.ours_only("wsgi-request-body-limit")
 async def test_body_over_the_limit_after_the_response_started() -> None:
     errors: list[BaseException] = []
 
@@ -828,7 +871,7 @@ async def test_body_over_the_limit_after_the_response_started() -> None:
         write(b"early ")
         try:
             environ["wsgi.input"].read()
-        except RequestBodyTooLarge as exc:
+        except asgiref.wsgi.RequestBodyTooLarge as exc:
             errors.append(exc)
         return [b"handled"]
 
