@@ -139,6 +139,7 @@ async def test_double_callable_application_is_adapted() -> None:
     assert server.sent == [({"type": "custom"}, {"type": "started", "scope": {"type": "custom"}})]
 
 
+@pytest.mark.ours_only("server-max-applications-bound")
 async def test_max_applications_evicts_the_least_recently_used() -> None:
     server = Recorder(idle_app, max_applications=2)
     for number, name in enumerate("ab"):
@@ -157,6 +158,7 @@ async def test_max_applications_evicts_the_least_recently_used() -> None:
 
 
 # Deviation from the published asgiref, whose ">" check lets max_applications + 1 exist.
+@pytest.mark.ours_only("server-max-applications-bound")
 @pytest.mark.parametrize("bound", [1, 2, 5])
 async def test_never_more_than_max_applications_instances(bound: int) -> None:
     server = Recorder(idle_app, max_applications=bound)
@@ -182,12 +184,14 @@ async def test_an_existing_instance_never_evicts_anything() -> None:
         server.delete_application_instance(name)
 
 
+@pytest.mark.ours_only("server-max-applications-checked")
 @pytest.mark.parametrize("bound", [0, -1, 0.5, float("nan")])
 def test_max_applications_below_one_is_refused(bound: float) -> None:
     with pytest.raises(ValueError, match=f"max_applications must be at least 1.*got {bound}"):
         StatelessServer(idle_app, bound)
 
 
+@pytest.mark.ours_only("server-max-applications-checked")
 @pytest.mark.parametrize("bound", ["10", True, None])
 def test_max_applications_must_be_a_number(bound: Any) -> None:
     with pytest.raises(TypeError, match="max_applications must be a number"):

@@ -9,6 +9,10 @@ import pytest
 # be imported there; each maps to the DEVIATIONS.md entry that explains why it is ours only.
 OURS_ONLY_MODULES: dict[str, str] = {
     "test_sync_stress.py": "sync-idle-threads-retire",
+    "test_diagnostics.py": "sync-observe",
+    "test_observe.py": "sync-observe",
+    "test_observe_otel.py": "sync-observe",
+    "test_loop_thread.py": "sync-loop-thread",
 }
 UNDER_PUBLISHED = os.environ.get("ASGIREF_UNDER_TEST") == "published"
 collect_ignore = sorted(OURS_ONLY_MODULES) if UNDER_PUBLISHED else []

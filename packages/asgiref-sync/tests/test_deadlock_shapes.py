@@ -20,6 +20,7 @@ async def _inner() -> str:
     return threading.current_thread().name
 
 
+@pytest.mark.ours_only("sync-stopped-parent-loop")
 def test_525_fire_and_forget_sync_call_outliving_run_until_complete() -> None:
     """A TS function outlives the loop.run_until_complete that started it, then calls
     async_to_sync. The published asgiref schedules onto the stopped (not closed) loop and
@@ -63,6 +64,7 @@ def test_525_fire_and_forget_sync_call_outliving_run_until_complete() -> None:
 
 
 @pytest.mark.anyio
+@pytest.mark.ours_only("sync-orphan-thread-sensitive-call")
 async def test_526_background_task_outliving_its_request_bridge() -> None:
     """A task created inside a request's async_to_sync outlives it and then makes a TS
     call. The published asgiref raises RuntimeError("CurrentThreadExecutor already quit or

@@ -249,6 +249,7 @@ async def receive_all_then_the_failure(communicator: ApplicationCommunicator) ->
 
 # Deviation from the published asgiref, which raises the exception first and so loses
 # the messages: a test needs the last response to see why the application failed.
+@pytest.mark.ours_only("testing-output-before-failure")
 async def test_output_sent_before_a_failure_is_received_before_the_exception() -> None:
     communicator = ApplicationCommunicator(sends_then_fails(steps_between=0), SCOPE)
     await communicator.send_input({"type": "go"})
@@ -257,6 +258,7 @@ async def test_output_sent_before_a_failure_is_received_before_the_exception() -
 
 
 @pytest.mark.parametrize("steps_between", [0, 1, 5])
+@pytest.mark.ours_only("testing-output-before-failure")
 async def test_output_sent_before_a_failure_while_receiving_comes_first(steps_between: int) -> None:
     # 0: answered within the first pass of the loop; more: a timed wait was under way
     # when the messages and the failure arrived together.
@@ -371,6 +373,7 @@ def count_timers(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return armed
 
 
+@pytest.mark.ours_only("testing-one-pass-before-timer")
 async def test_a_reply_within_one_loop_pass_arms_no_timer(monkeypatch: pytest.MonkeyPatch) -> None:
     # The way tests call it: send_input, then receive_output at once.  Speed matters
     # here (see benchmarks/bench_testing.py); a timer per message is most of the cost.
@@ -465,6 +468,7 @@ async def test_a_longer_timeout_after_a_shorter_wait_still_expires() -> None:
         await asyncio.wait_for(communicator.receive_output(timeout=0.05), 30)
 
 
+@pytest.mark.ours_only("testing-concurrent-receivers")
 async def test_concurrent_receivers_each_keep_their_own_timeout() -> None:
     communicator = ApplicationCommunicator(silent, SCOPE)
     patient = asyncio.ensure_future(communicator.receive_output(timeout=60))
@@ -627,6 +631,7 @@ async def test_wait_timeout_propagates_an_exception_the_cancellation_caused() ->
         await communicator.wait(timeout=0.01)
 
 
+@pytest.mark.ours_only("testing-wait-cancellation")
 async def test_cancelling_wait_cancels_the_application_and_propagates() -> None:
     # Deliberate difference from the published asgiref, which swallows the caller's
     # cancellation here: a cancelled task must see its CancelledError.
