@@ -74,7 +74,9 @@ def deviation_ids(deviations: Path) -> set[str]:
 def unlisted_deviations(entries: list[KnownDifference], deviations: Path) -> list[str]:
     """Known entries whose ``deviation`` is not an entry of DEVIATIONS.md."""
     listed = deviation_ids(deviations)
-    return [f"{entry.id} -> {entry.deviation}" for entry in entries if entry.deviation not in listed]
+    return [
+        f"{entry.id} -> {entry.deviation}" for entry in entries if entry.deviation not in listed
+    ]
 
 
 def first_match(entries: list[KnownDifference], difference: Difference) -> KnownDifference | None:

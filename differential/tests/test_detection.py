@@ -72,6 +72,7 @@ def test_report_only_does_not_fail(asgiref_python: str, tmp_path: Path) -> None:
 def test_a_known_entry_suppresses_the_planted_difference(asgiref_python: str) -> None:
     entry = KnownDifference(
         id="planted",
+        deviation="none: the harness's own test",
         signature="frame.thread",
         ours={"thread": "planted"},
         reason="the harness's own test (DEVIATIONS.md: none)",
