@@ -84,6 +84,13 @@ def test_nested_partial_events_match_recursively(tmp_path: Path) -> None:
         ),
     ],
 )
+def test_malformed_entries_are_refused(
+    tmp_path: Path, entries: list[dict[str, object]], complaint: str
+) -> None:
+    with pytest.raises(ValueError, match=complaint):
+        known.load(write(tmp_path, entries))
+
+
 def test_an_unlisted_deviation_is_reported(tmp_path: Path) -> None:
     deviations = tmp_path / "DEVIATIONS.md"
     deviations.write_text("- **`listed-one`**: why\n")
@@ -97,10 +104,3 @@ def test_an_unlisted_deviation_is_reported(tmp_path: Path) -> None:
         )
     )
     assert known.unlisted_deviations(entries, deviations) == ["b -> not-listed"]
-
-
-def test_malformed_entries_are_refused(
-    tmp_path: Path, entries: list[dict[str, object]], complaint: str
-) -> None:
-    with pytest.raises(ValueError, match=complaint):
-        known.load(write(tmp_path, entries))
