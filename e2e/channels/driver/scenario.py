@@ -38,9 +38,9 @@ class Config:
     window: int = 2
     echo_timeout: float = 3.0
     fault_lead: float = 1.5  # traffic before the fault strikes
-    fault_tail: float = 2.0  # traffic after recovery, before the phase ends
+    fault_tail: float = 1.5  # traffic after recovery, before the phase ends
     recovery_bound: float = 20.0
-    aftershock_seconds: float = 4.0
+    aftershock_seconds: float = 3.0
     startup_bound: float = 60.0
     drain_bound: float = 8.0
     settle_bound: float = 20.0
