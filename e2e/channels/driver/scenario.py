@@ -33,7 +33,7 @@ ROOM_KINDS = ("sync@daphne", "sync@daphne", "async@daphne", "async@uvicorn", "as
 @dataclass
 class Config:
     members_per_room: int = 4
-    load_messages: int = 40  # per member, in the load phase
+    load_messages: int = 60  # per member, in the load phase
     task_every: int = 5  # every 5th message goes through the background workers
     window: int = 2
     echo_timeout: float = 3.0
