@@ -633,3 +633,58 @@ def differential(session: nox.Session) -> None:
             str(work / "differential-report.json"),
             *session.posargs,
         )
+
+
+# The production shape of Channels; versions pinned so that both sides run the same stack.
+CHANNELS_STACK = (
+    "channels==4.3.2",
+    "channels-redis==4.3.0",
+    "daphne==4.2.3",
+    "uvicorn==0.54.0",
+    "websockets>=17,<18",
+)
+
+
+@nox.session(python=COMPARISON_PYTHON)
+def e2e_channels(session: nox.Session) -> None:
+    """A Channels site (Daphne, uvicorn, runworker, Redis) under load and faults, both asgirefs."""
+    build_distributions(session)
+    e2e = ROOT / "e2e" / "channels"
+    # The driver's accounting tests first: a wrong loss count would make every green a lie.
+    session.install(*TEST_TOOLS, "websockets>=17,<18")
+    with session.chdir(tempfile.gettempdir()):
+        session.run(
+            "python",
+            "-m",
+            "pytest",
+            "-q",
+            "-c",
+            str(ROOT / "pyproject.toml"),
+            "--rootdir",
+            str(ROOT),
+            "-p",
+            "no:cacheprovider",
+            str(e2e / "tests"),
+        )
+    work = Path(session.create_tmp()).resolve()
+    published = Env(session, work / "published")
+    published.pip("install", "-q", *CHANNELS_STACK, PUBLISHED_ASGIREF)
+    ours = Env(session, work / "ours")
+    # Channels and Daphne require asgiref: let them pull the published one, then swap in ours.
+    ours.pip("install", "-q", *CHANNELS_STACK)
+    ours.pip("uninstall", "asgiref")
+    ours.install_ours(list(DISTRIBUTIONS))
+    ours.pip("check")
+    session.run(
+        "python",
+        str(e2e / "run.py"),
+        "--side",
+        f"published={published.python}",
+        "--side",
+        f"ours={ours.python}",
+        "--ours-wheels",
+        str(_dist_dir()),
+        "--work-dir",
+        str(work / "run"),
+        *session.posargs,
+    )

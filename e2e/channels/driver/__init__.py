@@ -1,0 +1,1 @@
+"""The e2e driver for a Channels site: processes, Redis, load clients, faults, report."""
