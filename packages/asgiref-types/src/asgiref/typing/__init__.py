@@ -48,7 +48,7 @@ against the published types and against these:
   ``websocket.receive`` ``bytes`` and ``text``, ``websocket.disconnect`` ``reason``);
   and the sent keys that the real code reads (``websocket.send`` ``bytes`` and
   ``text``, ``websocket.close`` ``code`` and ``reason``, the lifespan ``failed``
-  messages' ``message``). Making them all ``NotRequired`` added 12 pyright errors to
+  messages' ``message``). Making them all ``NotRequired`` added 14 pyright errors to
   that code. Writers of these messages supply the spec's default value instead.
 
 Unions. ``ASGISendEvent`` keeps its published members, in order, and gains the send
