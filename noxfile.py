@@ -426,6 +426,7 @@ def typecheck(session: nox.Session) -> None:
         targets = [str(PACKAGES / dist / "src" / "asgiref"), str(PACKAGES / dist / "tests")]
         session.run("mypy", *targets, env={"MYPYPATH": os.pathsep.join(part_srcs)})
     session.run("pyright", *[str(PACKAGES / d) for d in PARTS])
+    _typecheck_newest_python(session, part_srcs)
     # The meta-package and its tests against the installed wheels: this is also the proof
     # that an installed `asgiref` exposes its inline types to both checkers.
     for dist in DISTRIBUTIONS:
@@ -456,6 +457,45 @@ def typecheck(session: nox.Session) -> None:
         session.run("mypy", "--config-file", str(ROOT / "pyproject.toml"), *targets)
     with session.chdir(tmp):
         session.run("pyright", "--project", str(tmp / "pyrightconfig-differential.json"))
+
+
+# The newest Python the code must hold up on, whether or not an interpreter for it is
+# installed: both checkers read the standard library's stubs for this version.
+NEWEST_CHECKED_PYTHON = "3.14"
+
+
+def _typecheck_newest_python(session: nox.Session, part_srcs: list[str]) -> None:
+    """Check the parts as if on NEWEST_CHECKED_PYTHON, where a use of anything it
+    deprecates (the asyncio policy system, asyncio.iscoroutinefunction, ...) is an error.
+    Code gated on ``sys.version_info`` for older Pythons is skipped by both checkers."""
+    for dist in PARTS:
+        targets = [str(PACKAGES / dist / "src" / "asgiref"), str(PACKAGES / dist / "tests")]
+        session.run(
+            "mypy",
+            "--python-version",
+            NEWEST_CHECKED_PYTHON,
+            "--enable-error-code",
+            "deprecated",
+            # Code for older Pythons is unreachable here, and an ignore it needs unused:
+            # the run at the oldest Python (pyproject.toml) checks both.
+            "--no-warn-unreachable",
+            "--no-warn-unused-ignores",
+            *targets,
+            env={"MYPYPATH": os.pathsep.join(part_srcs)},
+        )
+    # pyright takes rule severities from a config file only: one that extends the root's.
+    config = Path(session.create_tmp()).resolve() / f"pyright-{NEWEST_CHECKED_PYTHON}.json"
+    config.write_text(
+        json.dumps(
+            {
+                "extends": str(ROOT / "pyproject.toml"),
+                "pythonVersion": NEWEST_CHECKED_PYTHON,
+                "reportDeprecated": "error",
+                "reportUnnecessaryTypeIgnoreComment": "none",
+            }
+        )
+    )
+    session.run("pyright", "--project", str(config), *[str(PACKAGES / d) for d in PARTS])
 
 
 @nox.session(python=COMPARISON_PYTHON)

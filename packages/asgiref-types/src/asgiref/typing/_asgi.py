@@ -24,6 +24,8 @@ else:
     # typing.TypedDict on 3.10 does not know NotRequired: both must come from one place.
     from typing_extensions import NotRequired, TypedDict
 
+from ._extensions import HTTPResponseEarlyHintEvent, HTTPResponseZerocopysendEvent
+
 # --- Scopes ---------------------------------------------------------------------------
 
 ASGIVersions = TypedDict(
@@ -80,6 +82,8 @@ LifespanScope = TypedDict(
         "type": Literal["lifespan"],
         "asgi": ASGIVersions,
         "state": NotRequired[dict[str, Any]],
+        # Not in the published asgiref: the core spec lets every scope carry extensions.
+        "extensions": NotRequired[dict[str, dict[object, object]] | None],
     },
 )
 
@@ -115,8 +119,8 @@ HTTPResponseStartEvent = TypedDict(
     {
         "type": Literal["http.response.start"],
         "status": int,
-        "headers": Iterable[tuple[bytes, bytes]],
-        "trailers": bool,
+        "headers": NotRequired[Iterable[tuple[bytes, bytes]]],
+        "trailers": NotRequired[bool],
     },
 )
 
@@ -124,8 +128,8 @@ HTTPResponseBodyEvent = TypedDict(
     "HTTPResponseBodyEvent",
     {
         "type": Literal["http.response.body"],
-        "body": bytes,
-        "more_body": bool,
+        "body": NotRequired[bytes],
+        "more_body": NotRequired[bool],
     },
 )
 
@@ -134,7 +138,7 @@ HTTPResponseTrailersEvent = TypedDict(
     {
         "type": Literal["http.response.trailers"],
         "headers": Iterable[tuple[bytes, bytes]],
-        "more_trailers": bool,
+        "more_trailers": NotRequired[bool],
     },
 )
 
@@ -175,8 +179,8 @@ WebSocketAcceptEvent = TypedDict(
     "WebSocketAcceptEvent",
     {
         "type": Literal["websocket.accept"],
-        "subprotocol": str | None,
-        "headers": Iterable[tuple[bytes, bytes]],
+        "subprotocol": NotRequired[str | None],
+        "headers": NotRequired[Iterable[tuple[bytes, bytes]]],
     },
 )
 
@@ -203,7 +207,9 @@ WebSocketResponseStartEvent = TypedDict(
     {
         "type": Literal["websocket.http.response.start"],
         "status": int,
-        "headers": Iterable[tuple[bytes, bytes]],
+        "headers": NotRequired[Iterable[tuple[bytes, bytes]]],
+        # Not in the published asgiref: the denial response "matches http.response.start".
+        "trailers": NotRequired[bool],
     },
 )
 
@@ -211,8 +217,8 @@ WebSocketResponseBodyEvent = TypedDict(
     "WebSocketResponseBodyEvent",
     {
         "type": Literal["websocket.http.response.body"],
-        "body": bytes,
-        "more_body": bool,
+        "body": NotRequired[bytes],
+        "more_body": NotRequired[bool],
     },
 )
 
@@ -292,9 +298,13 @@ ASGIReceiveEvent = Union[  # noqa: UP007
     LifespanShutdownEvent,
 ]
 
-# Reproduced as published: it lists HTTPDisconnectEvent (a receive event) and leaves out
-# HTTPResponsePathsendEvent and HTTPResponseDebugEvent. Code annotated against asgiref
-# depends on exactly this union, so it is not "fixed" here.
+# The published members first, in the published order, then every send event the
+# published union leaves out (path send, debug, zero-copy send, early hints), so that a
+# send() typed with it accepts every message an application may send and the
+# per-protocol send unions are subsets of it. HTTPDisconnectEvent is a receive event and
+# does not belong here, but it stays: code written against asgiref sends it through an
+# ASGISendCallable (test doubles replaying events), and a server's send() typed with this
+# union must stay assignable to applications annotated with the published callable.
 ASGISendEvent = Union[  # noqa: UP007
     HTTPResponseStartEvent,
     HTTPResponseBodyEvent,
@@ -310,6 +320,10 @@ ASGISendEvent = Union[  # noqa: UP007
     LifespanStartupFailedEvent,
     LifespanShutdownCompleteEvent,
     LifespanShutdownFailedEvent,
+    HTTPResponsePathsendEvent,
+    HTTPResponseDebugEvent,
+    HTTPResponseZerocopysendEvent,
+    HTTPResponseEarlyHintEvent,
 ]
 
 ASGIReceiveCallable = Callable[[], Awaitable[ASGIReceiveEvent]]

@@ -29,7 +29,7 @@ HTTPResponseZerocopysendEvent = TypedDict(
         "file": IO[bytes],
         "offset": NotRequired[int],
         "count": NotRequired[int],
-        "more_body": bool,
+        "more_body": NotRequired[bool],
     },
 )
 
