@@ -65,6 +65,7 @@ def type_literal(typeddict: Any) -> str:
 
 
 @pytest.mark.parametrize("name", [*PER_PROTOCOL, *CALLABLES])
+@pytest.mark.ours_only("types-per-protocol")
 def test_new_names_import_and_stay_out_of_all(name: str) -> None:
     namespace: dict[str, object] = {}
     exec(f"from asgiref.typing import {name}", namespace)
@@ -73,6 +74,7 @@ def test_new_names_import_and_stay_out_of_all(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(PER_PROTOCOL))
+@pytest.mark.ours_only("types-per-protocol")
 def test_per_protocol_union_members(name: str) -> None:
     union = public(name)
     assert get_origin(union) is typing.Union
@@ -80,6 +82,7 @@ def test_per_protocol_union_members(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(PER_PROTOCOL))
+@pytest.mark.ours_only("types-per-protocol")
 def test_per_protocol_unions_carry_their_protocol_types(name: str) -> None:
     prefix = {"HTTP": "http.", "WebSocket": "websocket.", "Lifespan": "lifespan."}
     (expected,) = [value for key, value in prefix.items() if name.startswith(key)]
@@ -87,6 +90,7 @@ def test_per_protocol_unions_carry_their_protocol_types(name: str) -> None:
         assert type_literal(member).startswith(expected)
 
 
+@pytest.mark.ours_only("types-per-protocol")
 def test_unions_cover_each_message_type_once() -> None:
     receive = [m for n, ms in PER_PROTOCOL.items() if "Receive" in n for m in ms]
     send = [m for n, ms in PER_PROTOCOL.items() if "Send" in n for m in ms]
@@ -100,6 +104,7 @@ def test_unions_cover_each_message_type_once() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(CALLABLES))
+@pytest.mark.ours_only("types-per-protocol")
 def test_per_protocol_callables(name: str) -> None:
     direction, union_name = CALLABLES[name]
     union = public(union_name)
@@ -126,6 +131,7 @@ SENT_WITHOUT_OPTIONAL_KEYS: list[tuple[str, dict[str, object]]] = [
 
 
 @pytest.mark.parametrize(("name", "message"), SENT_WITHOUT_OPTIONAL_KEYS)
+@pytest.mark.ours_only("types-sent-optional-keys")
 def test_sent_messages_need_only_the_spec_required_keys(
     name: str, message: dict[str, object]
 ) -> None:
@@ -162,6 +168,7 @@ def test_keys_kept_required_for_compatibility(name: str) -> None:
     assert KEPT_REQUIRED[name] <= public(name).__required_keys__
 
 
+@pytest.mark.ours_only("types-lifespan-extensions")
 def test_lifespan_scope_carries_extensions_and_state() -> None:
     scope = asgi_typing.LifespanScope
     assert scope.__optional_keys__ == {"state", "extensions"}

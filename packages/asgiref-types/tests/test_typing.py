@@ -62,6 +62,28 @@ UNLISTED = ["HTTPResponseDebugEvent", *EXTENSIONS]
 OURS_ONLY_EXTENSION = pytest.mark.ours_only("types-extension-names")
 
 
+# Types whose fields differ from the published ones, with the DEVIATIONS.md entry saying why.
+CHANGED_FIELDS = {
+    "HTTPResponseStartEvent": "types-sent-optional-keys",
+    "HTTPResponseBodyEvent": "types-sent-optional-keys",
+    "HTTPResponseTrailersEvent": "types-sent-optional-keys",
+    "WebSocketAcceptEvent": "types-sent-optional-keys",
+    "WebSocketResponseBodyEvent": "types-sent-optional-keys",
+    "WebSocketResponseStartEvent": "types-denial-trailers",
+    "LifespanScope": "types-lifespan-extensions",
+}
+
+
+def field_cases(names: list[str]) -> list[Any]:
+    """``names`` as parametrize cases; the types whose fields we changed are ours only."""
+    return [
+        pytest.param(n, marks=pytest.mark.ours_only(CHANGED_FIELDS[n]))
+        if n in CHANGED_FIELDS
+        else n
+        for n in names
+    ]
+
+
 def cases(names: list[str]) -> list[Any]:
     """``names`` as parametrize cases; the extension types exist only here."""
     return [pytest.param(n, marks=OURS_ONLY_EXTENSION) if n in EXTENSIONS else n for n in names]
@@ -209,9 +231,8 @@ def test_all_names_the_published_list_in_order() -> None:
     assert list(asgi_typing.__all__) == PUBLISHED_ALL
 
 
-@pytest.mark.ours_only("unresolved-typing-all-is-a-list")
-def test_all_is_the_published_list_in_order() -> None:
-    assert asgi_typing.__all__ == PUBLISHED_ALL
+def test_all_is_the_published_tuple_in_order() -> None:
+    assert asgi_typing.__all__ == tuple(PUBLISHED_ALL)
 
 
 @pytest.mark.parametrize("name", cases(PUBLISHED_ALL + UNLISTED))
@@ -233,14 +254,14 @@ def test_every_typeddict_is_described() -> None:
     assert typeddicts == set(FIELDS)
 
 
-@pytest.mark.parametrize("name", sorted(FIELDS))
+@pytest.mark.parametrize("name", field_cases(sorted(FIELDS)))
 def test_fields_in_order_with_their_types(name: str) -> None:
     annotations = public(name).__annotations__
     assert list(annotations) == list(FIELDS[name])
     assert annotations == FIELDS[name]
 
 
-@pytest.mark.parametrize("name", sorted(FIELDS))
+@pytest.mark.parametrize("name", field_cases(sorted(FIELDS)))
 def test_required_and_optional_keys(name: str) -> None:
     typeddict = public(name)
     optional = OPTIONAL_KEYS.get(name, set())
@@ -257,7 +278,7 @@ def test_http_scope_state_is_the_only_optional_key() -> None:
     assert asgi_typing.HTTPRequestEvent.__required_keys__ == {"type", "body", "more_body"}
 
 
-@pytest.mark.parametrize("name", sorted(FIELDS))
+@pytest.mark.parametrize("name", field_cases(sorted(FIELDS)))
 def test_get_type_hints_resolves(name: str) -> None:
     hints = typing.get_type_hints(public(name))
     assert set(hints) == set(FIELDS[name])
@@ -301,6 +322,7 @@ def test_receive_event_union() -> None:
     )
 
 
+@pytest.mark.ours_only("types-send-union-complete")
 def test_send_event_union_keeps_its_published_members_first() -> None:
     members = get_args(asgi_typing.ASGISendEvent)
     assert members[:14] == (

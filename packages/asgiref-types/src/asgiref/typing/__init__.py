@@ -112,8 +112,8 @@ from ._per_protocol import WebSocketReceiveMessage as WebSocketReceiveMessage
 from ._per_protocol import WebSocketSendCallable as WebSocketSendCallable
 from ._per_protocol import WebSocketSendMessage as WebSocketSendMessage
 
-# The published order, not sorted: callers compare against asgiref's list.
-__all__ = [  # noqa: RUF022
+# The published order, not sorted, and a tuple as published: callers compare against it.
+__all__ = (  # noqa: RUF022
     "ASGIVersions",
     "HTTPScope",
     "WebSocketScope",
@@ -149,7 +149,7 @@ __all__ = [  # noqa: RUF022
     "ASGI2Application",
     "ASGI3Application",
     "ASGIApplication",
-]
+)
 
 
 def _report_public_module(names: tuple[str, ...]) -> None:
