@@ -18,7 +18,7 @@ class KnownDifference:
 
     ``signature`` is an fnmatch pattern on Difference.signature; ``published`` and ``ours``
     are partial events: every key given must be present with that value (recursively for
-    dicts). ``deviation`` is the id of the DEVIATIONS.md entry that accepts the difference
+    dicts; a string value starting with ``~`` is an fnmatch pattern). ``deviation`` is the id of the DEVIATIONS.md entry that accepts the difference
     (several matchers may share one); ``reason`` is one line saying why it matches.
     """
 
@@ -45,6 +45,9 @@ def _contains(value: Any, pattern: Any) -> bool:
         return isinstance(value, dict) and all(
             key in value and _contains(value[key], sub) for key, sub in wanted.items()
         )
+    if isinstance(pattern, str) and pattern.startswith("~"):
+        # "~f*": an fnmatch pattern on a string value (e.g. any "same as frame N").
+        return isinstance(value, str) and fnmatch.fnmatchcase(value, pattern[1:])
     return bool(value == pattern)
 
 

@@ -104,3 +104,23 @@ def test_an_unlisted_deviation_is_reported(tmp_path: Path) -> None:
         )
     )
     assert known.unlisted_deviations(entries, deviations) == ["b -> not-listed"]
+
+
+def test_a_tilde_string_is_a_pattern(tmp_path: Path) -> None:
+    (entry,) = known.load(
+        write(
+            tmp_path,
+            [
+                {
+                    "id": "aliased",
+                    "deviation": "d",
+                    "signature": "frame.thread",
+                    "published": {"thread": "~f*"},
+                    "ours": {"thread": "~f*"},
+                    "reason": "r",
+                }
+            ],
+        )
+    )
+    assert entry.matches(difference("frame.thread", {"thread": "f2"}, {"thread": "f1"}))
+    assert not entry.matches(difference("frame.thread", {"thread": "f2"}, {"thread": "main"}))
