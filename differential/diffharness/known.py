@@ -18,8 +18,9 @@ class KnownDifference:
 
     ``signature`` is an fnmatch pattern on Difference.signature; ``published`` and ``ours``
     are partial events: every key given must be present with that value (recursively for
-    dicts; a string value starting with ``~`` is an fnmatch pattern). ``deviation`` is the id of the DEVIATIONS.md entry that accepts the difference
-    (several matchers may share one); ``reason`` is one line saying why it matches.
+    dicts; a string value starting with ``~`` is an fnmatch pattern). ``deviation`` is the
+    id of the DEVIATIONS.md entry that accepts the difference (several matchers may share
+    one); ``reason`` is one line saying why it matches.
     """
 
     id: str
