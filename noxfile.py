@@ -33,6 +33,17 @@ SUPPORTED_PYTHONS = ("3.10", "3.11", "3.12", "3.13")
 COMPARISON_PYTHON = "3.12"
 PUBLISHED_ASGIREF = "asgiref==3.13.0"
 TEST_TOOLS = ("pytest>=8", "pytest-timeout>=2.3", "anyio>=4.4")
+# pytest with the repository's settings, from wherever a session runs it (never a source tree).
+PYTEST = (
+    "-m",
+    "pytest",
+    "-c",
+    str(ROOT / "pyproject.toml"),
+    "--rootdir",
+    str(ROOT),
+    "-p",
+    "no:cacheprovider",
+)
 TYPECHECK_TOOLS = ("mypy>=1.13", "pyright>=1.1.390")
 # hypothesis generates and shrinks the differential session's programs: a test-only dependency
 # of that session (and of typechecking its harness), never of a distribution.
@@ -282,14 +293,7 @@ def tests(session: nox.Session) -> None:
         session.log(f"{dist}: testing {', '.join(installed)} on Python {session.python}")
         with session.chdir(tempfile.gettempdir()):
             env.run(
-                "-m",
-                "pytest",
-                "-c",
-                str(ROOT / "pyproject.toml"),
-                "--rootdir",
-                str(ROOT),
-                "-p",
-                "no:cacheprovider",
+                *PYTEST,
                 str(PACKAGES / dist / "tests"),
                 env={"ASGIREF_REPO_ROOT": str(ROOT)},
             )
@@ -370,15 +374,8 @@ def against_published(session: nox.Session) -> None:
         session.log(f"{dist}: its tests on {PUBLISHED_ASGIREF}, ours_only deselected")
         with session.chdir(tempfile.gettempdir()):
             env.run(
-                "-m",
-                "pytest",
+                *PYTEST,
                 "-q",
-                "-c",
-                str(ROOT / "pyproject.toml"),
-                "--rootdir",
-                str(ROOT),
-                "-p",
-                "no:cacheprovider",
                 "-p",
                 # Checks the ids and what is installed, and writes the report.
                 "pytest_against_published",
@@ -620,15 +617,8 @@ def downstream(session: nox.Session) -> None:
     with session.chdir(tempfile.gettempdir()):
         session.run(
             "python",
-            "-m",
-            "pytest",
+            *PYTEST,
             "-q",
-            "-c",
-            str(ROOT / "pyproject.toml"),
-            "--rootdir",
-            str(ROOT),
-            "-p",
-            "no:cacheprovider",
             str(ROOT / "downstream" / "tests"),
         )
     python = INTERPRETERS.get(COMPARISON_PYTHON) or sys.executable
@@ -650,15 +640,8 @@ def differential(session: nox.Session) -> None:
         # The harness's own tests first: a harness that misses a planted difference proves nothing.
         session.run(
             "python",
-            "-m",
-            "pytest",
+            *PYTEST,
             "-q",
-            "-c",
-            str(ROOT / "pyproject.toml"),
-            "--rootdir",
-            str(ROOT),
-            "-p",
-            "no:cacheprovider",
             str(ROOT / "differential" / "tests"),
             env={"DIFFERENTIAL_PYTHON": published.python},
         )
@@ -695,15 +678,8 @@ def e2e_channels(session: nox.Session) -> None:
     with session.chdir(tempfile.gettempdir()):
         session.run(
             "python",
-            "-m",
-            "pytest",
+            *PYTEST,
             "-q",
-            "-c",
-            str(ROOT / "pyproject.toml"),
-            "--rootdir",
-            str(ROOT),
-            "-p",
-            "no:cacheprovider",
             str(e2e / "tests"),
         )
     work = Path(session.create_tmp()).resolve()
