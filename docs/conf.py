@@ -18,7 +18,7 @@ import bench_figures  # noqa: E402 - found through the path entry above
 
 project = "asgiref"
 author = "the asgiref re-implementation authors"
-copyright = "the asgiref re-implementation authors"  # noqa: A001 - Sphinx's setting name
+copyright = "the asgiref re-implementation authors"
 release = importlib.metadata.version("asgiref")
 version = release
 
@@ -32,13 +32,14 @@ extensions = [
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
 myst_enable_extensions = ["colon_fence", "deflist"]
 myst_heading_anchors = 3
-exclude_patterns = ["_build", "tools", "_data", "README.md"]
+# _generated holds what the performance page includes, not pages of its own.
+exclude_patterns = ["_build", "_generated", "tools", "_data"]
 
 # The documented path, not the private module an object is defined in.
 add_module_names = False
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
-autodoc_default_options = {"members": True, "show-inheritance": False}
+autodoc_default_options = {"members": True}
 # Signatures as written, not every alias expanded into a union a screen wide.
 autodoc_preserve_defaults = True
 python_use_unqualified_type_names = True

@@ -78,7 +78,7 @@ def measured(value: float | None, name: str) -> str:
 
 
 def ratio_text(ratio: float | None) -> str:
-    return "–" if ratio is None else f"{ratio:.2f}"
+    return "-" if ratio is None else f"{ratio:.2f}"
 
 
 def table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
@@ -117,7 +117,12 @@ def headline_table(report: dict[str, object]) -> str:
 
 def module_table(report: dict[str, object], module: str) -> str:
     cells = [
-        [f"`{r.name}`", measured(r.published, r.name), measured(r.ours, r.name), ratio_text(r.ratio)]
+        [
+            f"`{r.name}`",
+            measured(r.published, r.name),
+            measured(r.ours, r.name),
+            ratio_text(r.ratio),
+        ]
         for r in rows_of(report, module)
     ]
     return table(["workload", "published", "ours", "ours / published"], cells)
@@ -131,7 +136,7 @@ def targets_table(report: dict[str, object], module: str) -> str:
     for workload, reference, limit in modules[module]["targets"]:
         mine, base = rows.get(str(workload)), rows.get(str(reference))
         ratio = mine.ours / base.ours if mine and base and mine.ours and base.ours else None
-        verdict = "–" if ratio is None else ("met" if ratio <= float(limit) else "missed")  # type: ignore[arg-type]
+        verdict = "-" if ratio is None else ("met" if ratio <= float(limit) else "missed")  # type: ignore[arg-type]
         cells.append([f"`{workload}` / `{reference}`", ratio_text(ratio), f"{limit}", verdict])
     if not cells:
         return ""
@@ -157,12 +162,16 @@ def ratio_plot(title: str, rows: list[Row]) -> str:
         return _LABEL_WIDTH + _PLOT_WIDTH * min(ratio, top) / top
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img" font-family="sans-serif" font-size="12">',
+        (
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+            f'width="{width}" height="{height}" role="img" font-family="sans-serif" font-size="12">'
+        ),
         f"<title>{html.escape(title)}</title>",
         f'<rect width="{width}" height="{height}" fill="white"/>',
-        f'<text x="{_MARGIN}" y="{_MARGIN + 12}" font-size="14" font-weight="bold">'
-        f"{html.escape(title)}</text>",
+        (
+            f'<text x="{_MARGIN}" y="{_MARGIN + 12}" font-size="14" font-weight="bold">'
+            f"{html.escape(title)}</text>"
+        ),
     ]
     y0 = _MARGIN + 30
     for index, row in enumerate(plotted):
@@ -170,22 +179,32 @@ def ratio_plot(title: str, rows: list[Row]) -> str:
         y = y0 + index * _ROW
         colour = "#2a7ab0" if ratio <= 1.0 else "#c0504d"
         parts += [
-            f'<text x="{_LABEL_WIDTH - 8}" y="{y + 15}" text-anchor="end">'
-            f"{html.escape(row.name)}</text>",
-            f'<rect x="{_LABEL_WIDTH}" y="{y + 4}" width="{x(ratio) - _LABEL_WIDTH:.1f}" '
-            f'height="{_ROW - 8}" fill="{colour}"/>',
+            (
+                f'<text x="{_LABEL_WIDTH - 8}" y="{y + 15}" text-anchor="end">'
+                f"{html.escape(row.name)}</text>"
+            ),
+            (
+                f'<rect x="{_LABEL_WIDTH}" y="{y + 4}" width="{x(ratio) - _LABEL_WIDTH:.1f}" '
+                f'height="{_ROW - 8}" fill="{colour}"/>'
+            ),
             f'<text x="{x(ratio) + 4:.1f}" y="{y + 15}">{ratio:.2f}'
             + ("+" if ratio > top else "")
             + "</text>",
         ]
     bottom = y0 + _ROW * len(plotted)
     parts += [
-        f'<line x1="{x(1.0):.1f}" y1="{y0 - 4}" x2="{x(1.0):.1f}" y2="{bottom + 4}" '
-        f'stroke="#333" stroke-dasharray="4 3"/>',
-        f'<text x="{x(1.0):.1f}" y="{bottom + 18}" text-anchor="middle">'
-        f"1.0 = published asgiref (shorter is faster)</text>",
-        f'<line x1="{_LABEL_WIDTH}" y1="{y0 - 4}" x2="{_LABEL_WIDTH}" y2="{bottom + 4}" '
-        f'stroke="#333"/>',
+        (
+            f'<line x1="{x(1.0):.1f}" y1="{y0 - 4}" x2="{x(1.0):.1f}" y2="{bottom + 4}" '
+            f'stroke="#333" stroke-dasharray="4 3"/>'
+        ),
+        (
+            f'<text x="{x(1.0):.1f}" y="{bottom + 18}" text-anchor="middle">'
+            f"1.0 = published asgiref (shorter is faster)</text>"
+        ),
+        (
+            f'<line x1="{_LABEL_WIDTH}" y1="{y0 - 4}" x2="{_LABEL_WIDTH}" y2="{bottom + 4}" '
+            f'stroke="#333"/>'
+        ),
         "</svg>",
     ]
     return "\n".join(parts) + "\n"
