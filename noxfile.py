@@ -704,3 +704,79 @@ def e2e_channels(session: nox.Session) -> None:
         str(work / "run"),
         *session.posargs,
     )
+
+
+# --------------------------------------------------------------------------- documentation
+
+DOCS = ROOT / "docs"
+DOCS_TOOLS = ("sphinx>=8.1,<10", "furo>=2024.8.6", "myst-parser>=4.0")
+
+
+def build_docs_site(session: nox.Session) -> tuple[Env, Path]:
+    """Build the HTML site from our installed wheels, warnings as errors; return (env, site)."""
+    build_distributions(session)
+    env = Env(session, _env_dir(session, "site"))
+    env.install_ours(list(DISTRIBUTIONS))
+    env.pip("install", "-q", *DOCS_TOOLS)
+    # autodoc must document the wheels users get, never a source tree.
+    _check_installed_from(env, [m for d in DISTRIBUTIONS for m in SUBPACKAGES[d]])
+    work = Path(session.create_tmp()).resolve()
+    site = work / "html"
+    shutil.rmtree(site, ignore_errors=True)
+    # -E: every page rebuilt, so a warning of an unchanged page is reported every time.
+    env.run(
+        "-m", "sphinx", "-W", "--keep-going", "-E", "-q", "-b", "html",
+        "-d", str(work / "doctrees"), str(DOCS), str(site),
+    )  # fmt: skip
+    env.run(str(DOCS / "tools" / "check_links.py"), str(site))
+    return env, site
+
+
+@nox.session(python=COMPARISON_PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the documentation site (warnings are errors) and run every code example in it."""
+    env, site = build_docs_site(session)
+    with session.chdir(tempfile.gettempdir()):
+        env.run(str(DOCS / "tools" / "run_examples.py"), str(DOCS), str(ROOT))
+    session.log(f"site: {site / 'index.html'}")
+
+
+def _chromium(session: nox.Session) -> str:
+    """A headless-capable Chromium, installed with apt-get when missing (Debian: `chromium`)."""
+    names = ("chromium", "chromium-browser", "google-chrome")
+    found = next((shutil.which(n) for n in names if shutil.which(n)), None)
+    if found:
+        return found
+    if not shutil.which("apt-get"):
+        session.error("no Chromium found and no apt-get to install it: install chromium")
+    session.run("apt-get", "update", "-q", external=True)
+    session.run("apt-get", "install", "-y", "-q", "chromium", external=True)
+    found = shutil.which("chromium")
+    if not found:
+        session.error("apt-get installed chromium, but it is not on PATH")
+    return found
+
+
+# The front page and one API page: what a reader sees first and what they come back for.
+SCREENSHOT_PAGES = ("index.html", "api/sync.html")
+
+
+@nox.session(python=COMPARISON_PYTHON)
+def docs_screenshots(session: nox.Session) -> None:
+    """Build the site, check its internal links, screenshot pages in headless Chromium."""
+    chromium = _chromium(session)
+    _env, site = build_docs_site(session)
+    shots = Path(session.create_tmp()).resolve() / "screenshots"
+    shots.mkdir(exist_ok=True)
+    for page in SCREENSHOT_PAGES:
+        png = shots / (page.replace("/", "-").removesuffix(".html") + ".png")
+        png.unlink(missing_ok=True)
+        session.run(
+            chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+            "--window-size=1280,1000", f"--screenshot={png}", (site / page).as_uri(),
+            external=True, silent=True,
+        )  # fmt: skip
+        # A blank or error page compresses to a few kilobytes; a rendered one does not.
+        if not png.is_file() or png.stat().st_size < 20_000:
+            session.error(f"{page}: no screenshot, or a blank one, at {png}")
+        session.log(f"{page}: {png} ({png.stat().st_size // 1024} KiB)")

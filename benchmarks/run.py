@@ -8,7 +8,10 @@ run are what the project's performance claims rest on.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
+import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -52,6 +55,44 @@ def median(samples: list[float | None]) -> float | None:
     return statistics.median(values) if values else None
 
 
+def cpu_model() -> str:
+    """The processor's marketing name where Linux reports it, else what platform knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def version_of(python: str) -> dict[str, str]:
+    """The interpreter's version and the asgiref version it imports."""
+    code = (
+        "import sys, importlib.metadata as m; "
+        "print(sys.version.split()[0]); print(m.version('asgiref'))"
+    )
+    out = subprocess.run(
+        [python, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tempfile.gettempdir(),
+        check=True,
+        timeout=60,
+    ).stdout.split()
+    return {"python": out[0], "asgiref": out[1]}
+
+
+def machine() -> dict[str, object]:
+    """What the figures were measured on: they mean little without it."""
+    return {
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "system": f"{platform.system()} {platform.release()}",
+        "machine": platform.machine(),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--published", required=True, help="python of the published asgiref venv")
@@ -59,7 +100,21 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--only", default="", help="run modules/workloads containing this text")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument(
+        "--json", type=Path, help="also write every sample, median and target to this file"
+    )
     args = parser.parse_args()
+    started = datetime.datetime.now(datetime.timezone.utc)
+    document: dict[str, object] = {
+        "started": started.isoformat(timespec="seconds"),
+        "rounds": args.rounds,
+        "only": args.only,
+        "machine": machine(),
+        "published": version_of(args.published),
+        "ours": version_of(args.ours),
+    }
+    modules_out: dict[str, object] = {}
+    document["modules"] = modules_out
 
     modules = sorted(HERE.glob("bench_*.py"))
     # --only names either modules (run them whole) or workloads (filter inside every module).
@@ -83,6 +138,19 @@ def main() -> int:
                     samples[impl].setdefault(name, []).append(value)
         pub = {name: median(v) for name, v in samples["published"].items()}
         ours = {name: median(v) for name, v in samples["ours"].items()}
+        modules_out[module.name] = {
+            "workloads": {
+                name: {
+                    "published": pub.get(name),
+                    "ours": ours.get(name),
+                    "published_samples": samples["published"].get(name, []),
+                    "ours_samples": samples["ours"].get(name, []),
+                }
+                for name in ours
+            },
+            "targets": meta.get("targets", []),
+            "vs_published": meta.get("vs_published", []),
+        }
         print(f"\n## {module.name}  (median of {args.rounds} alternating rounds)\n")
         print(f"| {'workload':<38} | {'published':>12} | {'ours':>12} | {'ours/pub':>8} |")
         print(f"|{'-' * 40}|{'-' * 14}|{'-' * 14}|{'-' * 10}|")
@@ -116,6 +184,12 @@ def main() -> int:
             if verdict != "ok":
                 misses.append(f"{module.name}: {label} = {shown} (max {limit})")
     print()
+    if args.json is not None:
+        finished = datetime.datetime.now(datetime.timezone.utc)
+        document["finished"] = finished.isoformat(timespec="seconds")
+        document["misses"] = misses
+        args.json.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n")
+        print(f"Wrote {args.json}")
     if misses:
         print("Targets missed or not measurable in this run:")
         for miss in misses:
