@@ -62,6 +62,7 @@ def test_525_fire_and_forget_sync_call_outliving_run_until_complete() -> None:
         loop.close()
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio tasks directly
 @pytest.mark.anyio
 async def test_526_background_task_outliving_its_request_bridge() -> None:
     """A task created inside a request's async_to_sync outlives it and then makes a TS

@@ -337,27 +337,12 @@ class SyncToAsync(Generic[_P, _R]):
         __traceback_hide__ = True  # read by Django's debug page
         if not in_trio_run():
             raise RuntimeError("no running event loop")
-        from . import _trio_bridge  # noqa: PLC0415 - imported by trio users only
+        from . import _trio_bridge  # imported by trio users only
 
         portal = _trio_bridge.TrioPortal.current()
         hop: _observe.Hop | None = None
         try:
-            if self._thread_sensitive:
-                # The order of __call__, less the new-loop bridge (a trio run is never one).
-                executor: Executor | None = getattr(_bridge_executors, "current", None)
-                if not executor:
-                    tsc = _thread_sensitive_context.get(None)
-                    if tsc is not None:
-                        executor = tsc._executor_for_call()  # pyright: ignore[reportPrivateUsage]
-                    elif _deadlock_context.get(False):
-                        raise RuntimeError(
-                            "Single thread executor already being used, would deadlock"
-                        )
-                    else:
-                        _deadlock_context.set(True)
-                        executor = self.single_thread_executor
-            else:
-                executor = self._executor
+            executor = self._executor_outside_asyncio()
             context = self.context
             copied = context is None
             if context is None:
@@ -383,15 +368,7 @@ class SyncToAsync(Generic[_P, _R]):
             if executor is None:
                 await _trio_bridge.run_in_worker_thread(functools.partial(outcome.capture, handler))
             else:
-                try:
-                    work = executor.submit(outcome.capture, handler)
-                except RuntimeError as exc:
-                    if not _bridge_has_quit(exc):
-                        raise
-                    executor = _orphan_lane(hop)
-                    work = executor.submit(outcome.capture, handler)
-                    executor.post(functools.partial(_state.tsc_lanes.checkin, executor))
-                await _trio_bridge.wait_for(work)
+                await _trio_bridge.wait_for(_submit(executor, hop, outcome.capture, handler))
             # Only a finished call copies its context back: an abandoned one is still running.
             if copied:
                 restore_context(context)
@@ -401,6 +378,21 @@ class SyncToAsync(Generic[_P, _R]):
             if hop is not None:
                 _observe.resumed(hop, _observe.current_error())
             _deadlock_context.set(False)
+
+    def _executor_outside_asyncio(self) -> Executor | None:
+        """The executor of a call in a trio run: ``__call__``'s order, less the new-loop bridge."""
+        if not self._thread_sensitive:
+            return self._executor  # None: trio's worker threads, its "default executor"
+        executor: Executor | None = getattr(_bridge_executors, "current", None)
+        if executor:
+            return executor
+        tsc = _thread_sensitive_context.get(None)
+        if tsc is not None:
+            return tsc._executor_for_call()  # pyright: ignore[reportPrivateUsage]
+        if _deadlock_context.get(False):
+            raise RuntimeError("Single thread executor already being used, would deadlock")
+        _deadlock_context.set(True)
+        return self.single_thread_executor
 
     async def _finished_after_cancellation(
         self,
@@ -571,6 +563,21 @@ def _bridge_has_quit(error: RuntimeError) -> bool:
     """True when submitting failed because every enclosing async_to_sync call has ended."""
     # The executor's own message (spec'd); the other RuntimeError it raises is a misuse.
     return str(error) == "CurrentThreadExecutor already quit or is broken"
+
+
+def _submit(
+    executor: Executor, hop: _observe.Hop | None, fn: Callable[..., _R], *args: Any
+) -> Future[_R]:
+    """``executor.submit``, with __call__'s way out when the bridge it names has quit."""
+    try:
+        return executor.submit(fn, *args)
+    except RuntimeError as exc:
+        if not _bridge_has_quit(exc):
+            raise
+    lane = _orphan_lane(hop)
+    work = lane.submit(fn, *args)
+    lane.post(functools.partial(_state.tsc_lanes.checkin, lane))
+    return work
 
 
 def _orphan_lane(hop: _observe.Hop | None) -> Worker:

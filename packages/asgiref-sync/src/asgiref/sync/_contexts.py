@@ -90,7 +90,7 @@ class ThreadSensitiveContext:
             if _get_running_loop() is not None:
                 await asyncio.shield(asyncio.wrap_future(_give_back(lane)))
             else:
-                from . import _trio_bridge  # noqa: PLC0415 - imported by trio users only
+                from . import _trio_bridge  # imported by trio users only
 
                 await _trio_bridge.wait_shielded(_give_back(lane))
 
