@@ -3,8 +3,9 @@ from __future__ import annotations
 import pytest
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    # ApplicationCommunicator is built on asyncio (Queue, Task, Task.cancelling), as the
-    # published asgiref is, so every async test runs on asyncio only.
-    return "asyncio"
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    # ApplicationCommunicator and its helpers work under asyncio and under trio: every async test runs on
+    # both, except those that drive asyncio itself, which pin "asyncio" with a
+    # parametrize mark saying why.
+    return str(request.param)

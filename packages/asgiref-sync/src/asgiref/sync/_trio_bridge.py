@@ -58,7 +58,7 @@ class TrioPortal:
         # As asyncio does: the callback (and a task it starts) sees the caller's context.
         context = contextvars.copy_context()
         try:
-            self.token.run_sync_soon(context.run, callback, *args)
+            self.token.run_sync_soon(functools.partial(context.run, callback, *args))
         except trio.RunFinishedError:
             # What asyncio raises for a closed loop: the caller uses a loop of its own.
             raise RuntimeError("The trio run awaiting this thread has finished") from None
