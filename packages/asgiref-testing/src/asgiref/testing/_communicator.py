@@ -49,13 +49,13 @@ def _trio_support_if_running() -> Any:
 
 
 async def _until_done(future: asyncio.Task[Any], timeout: float | None = None) -> None:
-    """Wait up to ``timeout`` seconds for ``future`` to end, cancelling neither it nor the caller."""
+    """Wait up to ``timeout`` s for ``future`` to end, cancelling neither it nor the caller."""
     if isinstance(future, asyncio.Task):
         # asyncio.wait arms a timer and never cancels its caller, so there is no
         # cancellation bookkeeping to undo; it does not cancel ``future``.
         await asyncio.wait({future}, timeout=timeout)
     else:
-        await cast("_trio_support.TrioTask", future).wait(timeout)
+        await cast("_trio_support.TrioTask", future).wait(patience=timeout)
 
 
 def _start_in_empty_context(awaitable: Awaitable[Any]) -> asyncio.Task[Any]:
@@ -257,7 +257,7 @@ class ApplicationCommunicator:
         self._raise_if_failed()
         await self.input_queue.put(message)
 
-    async def receive_output(self, timeout: float | None = 1) -> Any:
+    async def receive_output(self, timeout: float | None = 1) -> Any:  # noqa: PLR0912 - the hot path in one frame
         """Return the next message the application sends, waiting up to ``timeout`` s.
 
         ``timeout=None`` waits without limit.  Messages the application sent before
@@ -273,10 +273,7 @@ class ApplicationCommunicator:
         # One pass of the event loop first, timer-free: tests call this straight after
         # send_input, and the application usually answers within that pass.  A zero
         # timeout ends after it, as asyncio.timeout(0) does in the published asgiref.
-        if self._trio is None:
-            await asyncio.sleep(0)
-        else:
-            await self._trio.checkpoint()
+        await (asyncio.sleep(0) if self._trio is None else self._trio.checkpoint())
         if self._validator is not None:
             self._raise_if_violated()
         future = self.future

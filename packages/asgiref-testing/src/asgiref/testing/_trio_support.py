@@ -115,9 +115,9 @@ class TrioTask:
         else:
             self._callbacks.append(callback)
 
-    async def wait(self, timeout: float | None = None) -> None:
-        """Wait up to ``timeout`` seconds (None: no limit) for the end; cancel nothing."""
-        with trio.move_on_after(math.inf if timeout is None else timeout):
+    async def wait(self, *, patience: float | None = None) -> None:
+        """Wait up to ``patience`` seconds (None: no limit) for the end; cancel nothing."""
+        with trio.move_on_after(math.inf if patience is None else patience):
             await self._finished.wait()
 
 
