@@ -56,7 +56,8 @@ async def test_a_timeout_cancels_the_application_with_trio_cancellation() -> Non
             raise
 
     communicator = ApplicationCommunicator(silent, SCOPE)
-    with pytest.raises(TimeoutError):
+    # asyncio's TimeoutError: the builtin one from 3.11 on, as the communicator raises.
+    with pytest.raises(asyncio.TimeoutError):
         await communicator.receive_output(0.05)
     assert seen == ["cancelled"]
     assert communicator.future.cancelled()
