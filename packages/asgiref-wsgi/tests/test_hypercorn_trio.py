@@ -25,7 +25,7 @@ from asgiref.local import Local
 from asgiref.sync import async_to_sync, sync_to_async
 from asgiref.wsgi import WsgiToAsgi
 from hypercorn.config import Config
-from hypercorn.trio import serve
+from hypercorn.trio import serve  # pyright: ignore[reportUnknownVariableType]
 
 MIB = 1024 * 1024
 PATIENCE = 20
@@ -110,7 +110,7 @@ def make_dispatcher() -> Callable[[Scope, Receive, Send], Any]:
 
     async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/flask/"):
-            await flask_app(scope, receive, send)  # type: ignore[arg-type]
+            await flask_app(scope, receive, send)
         else:
             await bridge_app(scope, receive, send)
 
@@ -180,8 +180,11 @@ def test_flask_five_mib_post(client: httpx.Client) -> None:
 
 
 def test_flask_twenty_concurrent(client: httpx.Client) -> None:
+    def fetch(_: int) -> httpx.Response:
+        return client.get("/flask/hello")
+
     with ThreadPoolExecutor(CONCURRENT) as pool:
-        responses = list(pool.map(lambda _: client.get("/flask/hello"), range(CONCURRENT)))
+        responses = list(pool.map(fetch, range(CONCURRENT)))
     assert [r.text for r in responses] == ["hello from flask"] * CONCURRENT
 
 

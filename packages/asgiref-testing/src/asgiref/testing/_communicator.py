@@ -48,14 +48,16 @@ def _trio_support_if_running() -> Any:
     return _trio_support if _trio_support.in_trio_run() else None
 
 
-async def _until_done(future: asyncio.Task[Any], timeout: float | None = None) -> None:
+async def _until_done(
+    future: asyncio.Task[Any] | _trio_support.TrioTask, timeout: float | None = None
+) -> None:
     """Wait up to ``timeout`` s for ``future`` to end, cancelling neither it nor the caller."""
     if isinstance(future, asyncio.Task):
         # asyncio.wait arms a timer and never cancels its caller, so there is no
         # cancellation bookkeeping to undo; it does not cancel ``future``.
         await asyncio.wait({future}, timeout=timeout)
     else:
-        await cast("_trio_support.TrioTask", future).wait(patience=timeout)
+        await future.wait(patience=timeout)
 
 
 def _start_in_empty_context(awaitable: Awaitable[Any]) -> asyncio.Task[Any]:
@@ -113,9 +115,11 @@ class ApplicationCommunicator:
         """Messages waiting for the application's ``receive()``."""
         if self._input_queue is None:
             trio_support = self._trio_support()
-            self._input_queue = (
+            made: asyncio.Queue[Any] = (
                 asyncio.Queue() if trio_support is None else trio_support.TrioInputQueue()
             )
+            self._input_queue = made
+            return made
         return self._input_queue
 
     @property
@@ -123,9 +127,11 @@ class ApplicationCommunicator:
         """Messages the application has sent and nobody has received yet."""
         if self._output_queue is None:
             trio_support = self._trio_support()
-            self._output_queue = (
+            made: asyncio.Queue[Any] = (
                 OutputQueue() if trio_support is None else trio_support.TrioOutputQueue()
             )
+            self._output_queue = made
+            return made
         return self._output_queue
 
     def _trio_support(self) -> Any:
@@ -151,14 +157,17 @@ class ApplicationCommunicator:
                 send = self._validate_and_send
             application = self.application(self.scope, receive, send)
             trio_support = self._trio_support()
-            if trio_support is None:
-                self._future = _start_in_empty_context(application)
-            else:
-                self._future = trio_support.TrioTask(application)
+            future: asyncio.Task[Any] = (
+                _start_in_empty_context(application)
+                if trio_support is None
+                else trio_support.TrioTask(application)
+            )
+            self._future = future
             queue = self.output_queue
             if isinstance(queue, OutputQueue):
                 # A receiver waiting for output learns at once that none will come.
-                self._future.add_done_callback(queue.wake_receivers)
+                future.add_done_callback(queue.wake_receivers)
+            return future
         return self._future
 
     async def _receive_and_track(self) -> Any:
