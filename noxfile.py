@@ -578,6 +578,8 @@ def demo(session: nox.Session) -> None:
     build_distributions(session)
     env = Env(session, _env_dir(session, "demo"))
     env.install_ours(list(DISTRIBUTIONS))
+    # The trio demo's backend: what the asgiref-sync[trio] extra brings.
+    env.pip("install", "-q", "trio>=0.25")
     scripts = sorted((ROOT / "demos").glob("[0-9]*.py"))
     if not scripts:
         session.error("demos/ holds no demo script")

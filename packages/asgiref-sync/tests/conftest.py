@@ -18,8 +18,9 @@ UNDER_PUBLISHED = os.environ.get("ASGIREF_UNDER_TEST") == "published"
 collect_ignore = sorted(OURS_ONLY_MODULES) if UNDER_PUBLISHED else []
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    # asgiref's bridge is built on asyncio event loops and threads; trio is not
-    # supported by the code under test, so every async test runs on asyncio.
-    return "asyncio"
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    # The bridge works under asyncio and under trio: every async test runs on both,
+    # except those that drive asyncio itself (tasks, loops, asyncio.timeout), which
+    # pin "asyncio" with a module fixture or a parametrize mark saying why.
+    return str(request.param)

@@ -55,6 +55,7 @@ def quick_query() -> int:
     return 1
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio tasks directly
 @pytest.mark.usefixtures("diagnostics")
 async def test_a_thread_sensitive_call_waiting_for_its_lane_is_reported_with_the_holder() -> None:
     handler = _WarningSeen()

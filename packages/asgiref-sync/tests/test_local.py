@@ -24,6 +24,13 @@ _T = TypeVar("_T")
 MISSING: Any = object()
 
 
+@pytest.fixture
+def anyio_backend() -> str:
+    # These tests drive asyncio tasks, loops and to_thread directly; Local under
+    # trio has its own tests in test_trio.py.
+    return "asyncio"
+
+
 def read(local: Local, name: str) -> Any:
     return getattr(local, name, MISSING)
 

@@ -97,6 +97,7 @@ async def test_sync_to_async_writes_come_back_after_an_exception(thread_sensitiv
     assert local.value == "written before raising"
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio tasks directly
 @pytest.mark.anyio
 async def test_sync_to_async_writes_come_back_after_cancellation() -> None:
     local = Local()
@@ -266,6 +267,7 @@ def test_force_new_loop_round_trip() -> None:
     assert asyncio.run(main()) == (1, 2)
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio tasks directly
 @pytest.mark.anyio
 @S2A_KINDS
 async def test_concurrent_tasks_writing_the_same_name_across_hops(thread_sensitive: bool) -> None:
@@ -433,6 +435,7 @@ def test_critical_value_stays_with_the_thread_sensitive_worker() -> None:
     asyncio.run(main())
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio tasks directly
 @pytest.mark.anyio
 async def test_critical_tasks_isolated_across_hops() -> None:
     local = Local(True)

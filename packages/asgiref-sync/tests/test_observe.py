@@ -68,6 +68,7 @@ def _sync_name() -> str:
     return threading.current_thread().name
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio tasks directly
 async def test_thread_sensitive_call_on_the_process_wide_thread() -> None:
     with observing(Recorder()) as recorder:
         worker = await sync_to_async(_sync_name)()
@@ -203,6 +204,7 @@ async def test_the_current_hop_does_not_leak_into_the_caller() -> None:
     assert second.parent is None
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio tasks directly
 @pytest.mark.parametrize("thread_sensitive", [True, False])
 async def test_a_thousand_concurrent_hops_each_have_every_event(thread_sensitive: bool) -> None:
     wrapper = sync_to_async(_sync_name, thread_sensitive=thread_sensitive)
@@ -256,6 +258,7 @@ class EndSignalling(Recorder):
         self.ended.set()
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio tasks directly
 async def test_a_cancelled_caller_resumes_before_the_work_ends() -> None:
     entered = threading.Event()
     release = threading.Event()

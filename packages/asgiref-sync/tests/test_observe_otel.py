@@ -169,6 +169,7 @@ async def test_a_failing_hop_records_its_exception(
     assert [event.name for event in span.events] == ["exception"]
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio tasks directly
 async def test_concurrent_requests_keep_their_own_traces(
     tracer: trace.Tracer, exporter: InMemorySpanExporter
 ) -> None:

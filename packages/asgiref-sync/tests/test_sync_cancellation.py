@@ -20,6 +20,7 @@ async def _until(event: threading.Event) -> None:
     await asyncio.to_thread(event.wait, WAIT)
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio tasks directly
 @pytest.mark.anyio
 async def test_cancel_raises_promptly_while_function_keeps_running() -> None:
     started, release, finished = threading.Event(), threading.Event(), threading.Event()
@@ -44,6 +45,7 @@ async def test_cancel_raises_promptly_while_function_keeps_running() -> None:
     assert finished.is_set()
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio tasks directly
 @pytest.mark.anyio
 async def test_cancel_drops_work_not_yet_started_and_resets_deadlock_flag() -> None:
     gate, started = threading.Event(), threading.Event()
@@ -71,6 +73,7 @@ async def test_cancel_drops_work_not_yet_started_and_resets_deadlock_flag() -> N
     assert SyncToAsync.deadlock_context.get(False) is False
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio tasks directly
 @pytest.mark.anyio
 @pytest.mark.parametrize("swallow", [True, False])
 async def test_cancel_reaches_the_inner_bridge_task_first(swallow: bool) -> None:

@@ -78,6 +78,7 @@ def test_concurrent_callers_never_share_a_loop() -> None:
     assert len({id(loop) for loop in loops}) == 3
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio tasks directly
 @pytest.mark.anyio
 async def test_lanes_reused_and_one_live_context_owns_one_thread(
     count_thread_starts: list[str],

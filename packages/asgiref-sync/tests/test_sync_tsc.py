@@ -11,6 +11,7 @@ from asgiref.local import Local
 from asgiref.sync import AsyncToSync, SyncToAsync, ThreadSensitiveContext, sync_to_async
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio tasks directly
 @pytest.mark.anyio
 async def test_exit_waits_for_queued_work() -> None:
     done: list[int] = []
@@ -80,6 +81,7 @@ async def test_executor_context_errors_and_reuse() -> None:
         assert executor.submit(lambda: 3).result() == 3
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio tasks directly
 @pytest.mark.anyio
 async def test_tasks_outliving_an_executor_context_get_an_error() -> None:
     with ThreadPoolExecutor(max_workers=1) as executor:
@@ -113,6 +115,7 @@ async def test_executor_context_restores_bridge_and_parent() -> None:
             assert inner not in SyncToAsync.context_to_thread_executor
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio tasks directly
 @pytest.mark.anyio
 async def test_late_call_after_plain_context_exit_gets_a_thread() -> None:
     # As published: a new thread, never the one the context's own calls ran on

@@ -18,9 +18,14 @@ from asgiref.timeout import timeout
 DEPRECATED = "asgiref.timeout.timeout is deprecated. Use asyncio.timeout() instead."
 LOOP_ARGUMENT = "The loop argument to timeout() is deprecated."
 
-# The asyncio-only parts (current task, loop.call_at) are what is under test,
-# hence the conftest's asyncio backend.
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    # The asyncio-only parts (current task, loop.call_at) are what is under test:
+    # asgiref.timeout is asyncio's timeout, so these tests run on asyncio only.
+    return "asyncio"
 
 
 def make(delay: float | None, loop: asyncio.AbstractEventLoop | None = None) -> timeout:

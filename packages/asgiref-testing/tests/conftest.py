@@ -18,8 +18,9 @@ UNDER_PUBLISHED = os.environ.get("ASGIREF_UNDER_TEST") == "published"
 collect_ignore = sorted(OURS_ONLY_MODULES) if UNDER_PUBLISHED else []
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    # ApplicationCommunicator is built on asyncio (Queue, Task, Task.cancelling), as the
-    # published asgiref is, so every async test runs on asyncio only.
-    return "asyncio"
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    # ApplicationCommunicator and its helpers work under asyncio and under trio:
+    # every async test runs on both, except those that drive asyncio itself, which
+    # pin "asyncio" with a parametrize mark saying why.
+    return str(request.param)

@@ -101,6 +101,7 @@ async def test_subclass_setting_scope_before_init_keeps_it() -> None:
     assert communicator.scope == {"type": "custom", "set": "by subclass"}
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_application_starts_lazily_on_first_use() -> None:
     started = asyncio.Event()
 
@@ -118,6 +119,7 @@ async def test_application_starts_lazily_on_first_use() -> None:
     communicator.stop()
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 @pytest.mark.parametrize("first_use", ["send_input", "receive_output", "receive_nothing", "wait"])
 async def test_each_method_starts_the_application(first_use: str) -> None:
     started = asyncio.Event()
@@ -177,6 +179,7 @@ async def test_application_runs_in_a_fresh_empty_context() -> None:
 # --------------------------------------------------------------------------- send_input
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_send_input_reraises_the_application_exception() -> None:
     communicator = ApplicationCommunicator(raises_on_first_message(ValueError("broken")), SCOPE)
     # The application has not run yet, so it cannot have failed.
@@ -186,6 +189,7 @@ async def test_send_input_reraises_the_application_exception() -> None:
         await communicator.send_input({"type": "second"})
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_send_input_raises_cancelled_error_for_a_cancelled_application() -> None:
     communicator = ApplicationCommunicator(echo, SCOPE)
     communicator.future.cancel()
@@ -216,6 +220,7 @@ async def test_receive_output_returns_messages_in_order() -> None:
         }
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_receive_output_returns_output_queued_before_a_normal_finish() -> None:
     communicator = ApplicationCommunicator(ends_after_one_message, SCOPE)
     await communicator.send_input({"type": "one"})
@@ -250,6 +255,7 @@ async def receive_all_then_the_failure(communicator: ApplicationCommunicator) ->
 # Deviation from the published asgiref, which raises the exception first and so loses
 # the messages: a test needs the last response to see why the application failed.
 @pytest.mark.ours_only("testing-output-before-failure")
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_output_sent_before_a_failure_is_received_before_the_exception() -> None:
     communicator = ApplicationCommunicator(sends_then_fails(steps_between=0), SCOPE)
     await communicator.send_input({"type": "go"})
@@ -257,6 +263,7 @@ async def test_output_sent_before_a_failure_is_received_before_the_exception() -
     await receive_all_then_the_failure(communicator)
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 @pytest.mark.parametrize("steps_between", [0, 1, 5])
 @pytest.mark.ours_only("testing-output-before-failure")
 async def test_output_sent_before_a_failure_while_receiving_comes_first(steps_between: int) -> None:
@@ -274,6 +281,7 @@ async def test_receive_output_raises_an_exception_raised_while_waiting() -> None
         await communicator.receive_output(timeout=30)
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_no_timeout_waits_for_late_output() -> None:
     release = asyncio.Event()
 
@@ -292,6 +300,7 @@ async def test_no_timeout_waits_for_late_output() -> None:
     assert communicator.future.done()
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_receive_output_timeout_cancels_the_application() -> None:
     communicator = ApplicationCommunicator(silent, SCOPE)
     with pytest.raises(EXPECTED_TIMEOUT):
@@ -299,6 +308,7 @@ async def test_receive_output_timeout_cancels_the_application() -> None:
     assert communicator.future.cancelled()
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_receive_output_timeout_is_the_builtin_timeout_error() -> None:
     communicator = ApplicationCommunicator(silent, SCOPE)
     with pytest.raises(EXPECTED_TIMEOUT) as caught:
@@ -320,6 +330,7 @@ async def test_receive_output_timeout_after_a_normal_finish() -> None:
     assert not communicator.future.cancelled()
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_exception_raised_while_being_cancelled_wins_over_the_timeout() -> None:
     async def converts(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         try:
@@ -332,6 +343,7 @@ async def test_exception_raised_while_being_cancelled_wins_over_the_timeout() ->
         await communicator.receive_output(timeout=0.01)
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_receive_output_with_output_waiting_arms_no_timer(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -374,6 +386,7 @@ def count_timers(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 
 @pytest.mark.ours_only("testing-one-pass-before-timer")
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_a_reply_within_one_loop_pass_arms_no_timer(monkeypatch: pytest.MonkeyPatch) -> None:
     # The way tests call it: send_input, then receive_output at once.  Speed matters
     # here (see benchmarks/bench_testing.py); a timer per message is most of the cost.
@@ -387,6 +400,7 @@ async def test_a_reply_within_one_loop_pass_arms_no_timer(monkeypatch: pytest.Mo
     communicator.stop()
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_a_slower_reply_is_still_awaited_under_the_timeout() -> None:
     async def slow_echo(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         message = await receive()
@@ -410,6 +424,7 @@ async def test_zero_timeout_does_not_let_the_application_run_first() -> None:
     assert communicator.future.cancelled()
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_a_message_of_none_is_returned_like_any_other() -> None:
     async def sends_none(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         await receive()
@@ -437,6 +452,7 @@ def answers_on_demand() -> tuple[Any, asyncio.Event]:
     return app, answer
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_a_shorter_timeout_after_a_longer_wait_still_expires() -> None:
     # Waits share one timer set for the earliest deadline: a later, shorter wait must
     # bring it forward.
@@ -453,6 +469,7 @@ async def test_a_shorter_timeout_after_a_longer_wait_still_expires() -> None:
     assert communicator.future.cancelled()
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_a_longer_timeout_after_a_shorter_wait_still_expires() -> None:
     # The timer of an answered short wait rings for nobody and is set again for the
     # deadline of the wait under way.
@@ -469,6 +486,7 @@ async def test_a_longer_timeout_after_a_shorter_wait_still_expires() -> None:
 
 
 @pytest.mark.ours_only("testing-concurrent-receivers")
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_concurrent_receivers_each_keep_their_own_timeout() -> None:
     communicator = ApplicationCommunicator(silent, SCOPE)
     patient = asyncio.ensure_future(communicator.receive_output(timeout=60))
@@ -481,6 +499,7 @@ async def test_concurrent_receivers_each_keep_their_own_timeout() -> None:
         await asyncio.wait_for(patient, 30)
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_concurrent_receivers_are_served_in_order() -> None:
     app, answer = answers_on_demand()
     communicator = ApplicationCommunicator(app, SCOPE)
@@ -493,6 +512,7 @@ async def test_concurrent_receivers_are_served_in_order() -> None:
     communicator.stop()
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_handled_timeout_leaves_the_callers_cancelling_count_unchanged() -> None:
     if sys.version_info < (3, 11):
         pytest.skip("Task.cancelling() is new in 3.11")
@@ -517,6 +537,7 @@ def started_echo(started: asyncio.Event) -> Any:
     return app
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_cancelling_the_caller_propagates_and_keeps_the_application() -> None:
     started = asyncio.Event()
     communicator = ApplicationCommunicator(started_echo(started), SCOPE)
@@ -532,6 +553,7 @@ async def test_cancelling_the_caller_propagates_and_keeps_the_application() -> N
     communicator.stop()
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 @pytest.mark.parametrize("steps_before_cancel", range(6))
 async def test_no_message_is_lost_when_the_caller_is_cancelled(steps_before_cancel: int) -> None:
     # Cancel the waiting receiver at every point of the hand-over of one message: the
@@ -582,6 +604,7 @@ async def test_receive_nothing_is_true_after_a_normal_exit() -> None:
     assert await communicator.receive_nothing(timeout=0.01) is True
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_receive_nothing_raises_the_application_exception() -> None:
     communicator = ApplicationCommunicator(raises_on_first_message(OSError("gone")), SCOPE)
     await communicator.send_input({"type": "x"})
@@ -607,18 +630,21 @@ async def test_wait_propagates_the_application_exception() -> None:
         await communicator.wait()
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_wait_swallows_a_cancelled_application() -> None:
     communicator = ApplicationCommunicator(silent, SCOPE)
     communicator.future.cancel()
     await communicator.wait()  # returns, raising nothing
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_wait_timeout_cancels_the_application_and_returns_none() -> None:
     communicator = ApplicationCommunicator(silent, SCOPE)
     await communicator.wait(timeout=0.01)  # returns, raising nothing
     assert communicator.future.cancelled()
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_wait_timeout_propagates_an_exception_the_cancellation_caused() -> None:
     async def converts(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         try:
@@ -632,6 +658,7 @@ async def test_wait_timeout_propagates_an_exception_the_cancellation_caused() ->
 
 
 @pytest.mark.ours_only("testing-wait-cancellation")
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_cancelling_wait_cancels_the_application_and_propagates() -> None:
     # Deliberate difference from the published asgiref, which swallows the caller's
     # cancellation here: a cancelled task must see its CancelledError.
@@ -654,6 +681,7 @@ def test_stop_without_a_started_application_does_nothing() -> None:
     assert attribute(communicator, "_future") is None
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_stop_cancels_a_running_application_without_waiting() -> None:
     communicator = ApplicationCommunicator(silent, SCOPE)
     future = communicator.future
@@ -664,6 +692,7 @@ async def test_stop_cancels_a_running_application_without_waiting() -> None:
     assert future.cancelled()
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_stop_reraises_a_finished_applications_exception_only_if_asked() -> None:
     communicator = ApplicationCommunicator(raises_on_first_message(ValueError("x")), SCOPE)
     await communicator.send_input({"type": "go"})
@@ -675,6 +704,7 @@ async def test_stop_reraises_a_finished_applications_exception_only_if_asked() -
         communicator.stop(exceptions=True)
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_dropping_a_communicator_cancels_its_application() -> None:
     communicator = ApplicationCommunicator(silent, SCOPE)
     future = communicator.future

@@ -132,6 +132,7 @@ async def test_explicit_host_and_query_string_are_kept() -> None:
     assert "state" not in scopes[0]
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_stream_yields_chunks_as_the_application_sends_them() -> None:
     next_chunk = asyncio.Event()
     events: list[dict[str, Any]] = []
@@ -160,6 +161,7 @@ async def test_stream_yields_chunks_as_the_application_sends_them() -> None:
     assert events == [{"type": "http.disconnect"}]
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_leaving_a_stream_early_disconnects_the_client() -> None:
     disconnected = asyncio.Event()
 
@@ -250,6 +252,7 @@ async def test_error_in_the_test_block_wins_and_stops_the_application() -> None:
     assert stopped.is_set()
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_silent_application_times_out() -> None:
     async def silent(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         await asyncio.Event().wait()

@@ -928,6 +928,7 @@ def test_bad_scope_is_not_checked_without_validation() -> None:
     ApplicationCommunicator(scripted([]), http_scope(method="get"))
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_violation_wakes_a_waiting_receiver_at_once() -> None:
     proceed = asyncio.Event()
 
@@ -1008,6 +1009,7 @@ RETURNS: list[tuple[str, dict[str, Any], list[dict[str, Any]], list[Step], str]]
     ("scope", "inputs", "script", "rule"),
     [pytest.param(*case[1:], id=case[0]) for case in RETURNS],
 )
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_returning_with_the_protocol_unfinished(
     scope: dict[str, Any], inputs: list[dict[str, Any]], script: list[Step], rule: str
 ) -> None:

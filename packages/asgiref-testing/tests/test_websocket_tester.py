@@ -217,6 +217,7 @@ async def test_a_single_string_subprotocol_is_one_offer() -> None:
     assert scope["subprotocols"] == ["graphql-ws"]
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_silent_application_times_out_on_connect() -> None:
     async def silent(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         await asyncio.Event().wait()

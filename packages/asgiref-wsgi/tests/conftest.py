@@ -15,8 +15,9 @@ UNDER_PUBLISHED = os.environ.get("ASGIREF_UNDER_TEST") == "published"
 collect_ignore = sorted(OURS_ONLY_MODULES) if UNDER_PUBLISHED else []
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    # WsgiToAsgi crosses between worker threads and the asyncio event loop it is called
-    # on (as the published asgiref does); trio is not a supported host for it.
-    return "asyncio"
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    # WsgiToAsgi work under asyncio and under trio: every async test runs on
+    # both, except those that drive asyncio itself, which pin "asyncio" with a
+    # parametrize mark saying why.
+    return str(request.param)

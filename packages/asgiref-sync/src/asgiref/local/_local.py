@@ -10,6 +10,7 @@ so contexts copied earlier (child tasks, bridge hops) keep what they saw.
 
 from __future__ import annotations
 
+import sys
 import threading
 import weakref
 
@@ -19,6 +20,9 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, final
 
 from ._ownership import LocalValues, local_state, thread_marker
+from ._trio_run import in_trio_run
+
+_modules = sys.modules
 
 _object_getattribute = object.__getattribute__
 # Bound once: these run on every attribute access.
@@ -156,8 +160,9 @@ def _critical_var() -> ContextVar[dict[object, LocalValues]]:
 class _ThreadCriticalLocal(Local):  # type: ignore[misc]  # see _DefaultLocal
     """Storage that never leaves its thread (``Local(thread_critical=True)``).
 
-    Without a running event loop it is exactly a ``threading.local``; with one,
-    values are also private to the asyncio task that wrote them.
+    Without a running event loop it is exactly a ``threading.local``; with one
+    (an asyncio loop or a trio run), values are also private to the task that
+    wrote them.
     """
 
     __slots__ = ("_namespace",)
@@ -168,7 +173,10 @@ class _ThreadCriticalLocal(Local):  # type: ignore[misc]  # see _DefaultLocal
         _critical_locals.add(self)
 
     def __getattribute__(self, name: str) -> Any:
-        if _get_running_loop() is None:
+        # A trio run counts as a running loop. Asked only once asyncio has said "no
+        # loop", and first whether trio was ever imported: asyncio and plain-sync
+        # reads pay one dictionary lookup at most.
+        if _get_running_loop() is None and not ("trio" in _modules and in_trio_run()):
             try:
                 return _namespace_of(self).__dict__[name]
             except KeyError:
@@ -184,7 +192,7 @@ class _ThreadCriticalLocal(Local):  # type: ignore[misc]  # see _DefaultLocal
         return _fallback(self, name, _CRITICAL_CLASS_NAMES)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if _get_running_loop() is None:
+        if _get_running_loop() is None and not ("trio" in _modules and in_trio_run()):
             _namespace_of(self).__dict__[name] = value
             return
         if name == "_data":
@@ -201,7 +209,7 @@ class _ThreadCriticalLocal(Local):  # type: ignore[misc]  # see _DefaultLocal
         var.set(by_local)
 
     def __delattr__(self, name: str) -> None:
-        if _get_running_loop() is None:
+        if _get_running_loop() is None and not ("trio" in _modules and in_trio_run()):
             namespace = _namespace_of(self).__dict__
             if name not in namespace:
                 raise _thread_local_missing(self, name)

@@ -20,11 +20,22 @@ from asyncio.events import _get_running_loop  # pyright: ignore[reportPrivateUsa
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from types import FunctionType, TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, Generic, ParamSpec, TypeVar, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Concatenate,
+    Generic,
+    ParamSpec,
+    TypeVar,
+    cast,
+    overload,
+)
 
 from ..current_thread_executor import CurrentThreadExecutor
 from ..local import Local
 from ..local._ownership import claim_current_context
+from ..local._trio_run import in_trio_run
 from . import _fork, _observe, _state
 from ._context_copy import restore_context
 from ._contexts import loop_thread_for
@@ -211,7 +222,9 @@ class SyncToAsync(Generic[_P, _R]):
 
     async def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R:  # noqa: PLR0912, PLR0915 - one hot path kept in one frame
         __traceback_hide__ = True  # read by Django's debug page
-        loop = asyncio.get_running_loop()
+        loop = _get_running_loop()
+        if loop is None:
+            return await self._call_outside_asyncio(args, kwargs)
         # The new-loop bridge call (if any) owning this loop.
         loop_bridge = _loop_thread_executors.get(loop)
         try:
@@ -314,6 +327,72 @@ class SyncToAsync(Generic[_P, _R]):
                     _observe.resumed(hop, _observe.current_error())
         finally:
             _deadlock_context.set(False)
+
+    async def _call_outside_asyncio(self, args: Any, kwargs: Any) -> _R:
+        """``__call__`` where no asyncio loop runs: in a trio run, or a clear error.
+
+        The same choice of thread, context copy and copy-back as under asyncio;
+        the waiting (and what cancellation does) is trio's, in ``_trio_bridge``.
+        """
+        __traceback_hide__ = True  # read by Django's debug page
+        if not in_trio_run():
+            raise RuntimeError("no running event loop")
+        from . import _trio_bridge  # imported by trio users only
+
+        portal = _trio_bridge.TrioPortal.current()
+        hop: _observe.Hop | None = None
+        try:
+            executor = self._executor_outside_asyncio()
+            context = self.context
+            copied = context is None
+            if context is None:
+                context = contextvars.copy_context()
+            child = functools.partial(self.func, *args, **kwargs)
+            func = functools.partial(_context_run, context, _enter_and_call, None)
+            if _observe.observers:
+                hop = _hop_submitted(self, executor, portal)
+                func = functools.partial(
+                    _context_run, context, _observe.run_observed, hop, _enter_and_call, None
+                )
+            # The worker records the portal where asyncio's loop would be, so that an
+            # async_to_sync in that thread comes back into this trio run.
+            handler = functools.partial(
+                self.thread_handler,
+                cast("asyncio.AbstractEventLoop", portal),
+                sys.exc_info(),
+                [],
+                func,
+                child,
+            )
+            outcome: _Outcome[_R] = _Outcome()
+            if executor is None:
+                await _trio_bridge.run_in_worker_thread(functools.partial(outcome.capture, handler))
+            else:
+                await _trio_bridge.wait_for(_submit(executor, hop, outcome.capture, handler))
+            # Only a finished call copies its context back: an abandoned one is still running.
+            if copied:
+                restore_context(context)
+                claim_current_context()
+            return outcome.result()
+        finally:
+            if hop is not None:
+                _observe.resumed(hop, _observe.current_error())
+            _deadlock_context.set(False)
+
+    def _executor_outside_asyncio(self) -> Executor | None:
+        """The executor of a call in a trio run: ``__call__``'s order, less the new-loop bridge."""
+        if not self._thread_sensitive:
+            return self._executor  # None: trio's worker threads, its "default executor"
+        executor: Executor | None = getattr(_bridge_executors, "current", None)
+        if executor:
+            return executor
+        tsc = _thread_sensitive_context.get(None)
+        if tsc is not None:
+            return tsc._executor_for_call()  # pyright: ignore[reportPrivateUsage]
+        if _deadlock_context.get(False):
+            raise RuntimeError("Single thread executor already being used, would deadlock")
+        _deadlock_context.set(True)
+        return self.single_thread_executor
 
     async def _finished_after_cancellation(
         self,
@@ -447,7 +526,7 @@ _fork.after_fork_in_child(_forget_process_wide_executor_after_fork)
 
 
 def _hop_submitted(
-    call: SyncToAsync[Any, Any], executor: Executor | None, loop: asyncio.AbstractEventLoop
+    call: SyncToAsync[Any, Any], executor: Executor | None, loop: object
 ) -> _observe.Hop:
     """Tell the observers of a sync_to_async call about to be queued on ``executor``."""
     thread_sensitive = call._thread_sensitive  # pyright: ignore[reportPrivateUsage]
@@ -484,6 +563,21 @@ def _bridge_has_quit(error: RuntimeError) -> bool:
     """True when submitting failed because every enclosing async_to_sync call has ended."""
     # The executor's own message (spec'd); the other RuntimeError it raises is a misuse.
     return str(error) == "CurrentThreadExecutor already quit or is broken"
+
+
+def _submit(
+    executor: Executor, hop: _observe.Hop | None, fn: Callable[..., _R], *args: Any
+) -> Future[_R]:
+    """``executor.submit``, with __call__'s way out when the bridge it names has quit."""
+    try:
+        return executor.submit(fn, *args)
+    except RuntimeError as exc:
+        if not _bridge_has_quit(exc):
+            raise
+    lane = _orphan_lane(hop)
+    work = lane.submit(fn, *args)
+    lane.post(functools.partial(_state.tsc_lanes.checkin, lane))
+    return work
 
 
 def _orphan_lane(hop: _observe.Hop | None) -> Worker:
@@ -567,7 +661,8 @@ class AsyncToSync(Generic[_P, _R]):
 
     def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         __traceback_hide__ = True  # read by Django's debug page
-        if _has_running_loop():
+        # A trio run in this thread counts as a loop (asked only when asyncio has none).
+        if _has_running_loop() or in_trio_run():
             raise RuntimeError(
                 "You cannot use AsyncToSync in the same thread as an async event loop - "
                 "just await the async function directly."
@@ -645,9 +740,11 @@ class AsyncToSync(Generic[_P, _R]):
             restore_context(context[0])
             claim_current_context()
         hop = _observe.claim_in_main_wrap(call_result) if _observe.pending_loop_hops else None
+        # None in a trio run, where this runs as a system task (see _trio_bridge).
+        loop = _get_running_loop()
         if hop is not None:
-            _observe.started(hop, asyncio.get_running_loop())
-        current_task = asyncio.current_task()
+            _observe.started(hop, loop if loop is not None else hop.loop)
+        current_task = None if loop is None else asyncio.current_task(loop)
         if task_context is not None and current_task is not None:
             task_context.append(current_task)
         outcome: BaseException | None = None

@@ -6,6 +6,7 @@ import asyncio
 import contextvars
 import threading
 import weakref
+from asyncio.events import _get_running_loop  # pyright: ignore[reportPrivateUsage]
 from concurrent.futures import Executor, Future
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -86,7 +87,12 @@ class ThreadSensitiveContext:
             # Queued work finishes first, then the lane goes back to the pool. The
             # loop keeps running meanwhile (that work may be waiting on it), and if
             # this task is cancelled the hand-back still happens.
-            await asyncio.shield(asyncio.wrap_future(_give_back(lane)))
+            if _get_running_loop() is not None:
+                await asyncio.shield(asyncio.wrap_future(_give_back(lane)))
+            else:
+                from . import _trio_bridge  # imported by trio users only
+
+                await _trio_bridge.wait_shielded(_give_back(lane))
 
     def _executor_for_call(self) -> Executor:
         """The executor for a thread-sensitive call made inside this context."""

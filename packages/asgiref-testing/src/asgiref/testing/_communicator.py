@@ -8,14 +8,18 @@ import contextvars
 import inspect
 import sys
 import time
+from asyncio.events import _get_running_loop  # pyright: ignore[reportPrivateUsage]
 from collections.abc import Awaitable, Callable
-from typing import Any, NoReturn, cast
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from asgiref.compatibility import guarantee_single_callable
 from asgiref.typing import ASGIApplication, Scope
 
 from ._output import OutputQueue
 from ._validation import MessageValidator, ProtocolViolation, check_scope
+
+if TYPE_CHECKING:
+    from . import _trio_support
 
 __all__ = ["AnyApplication", "ApplicationCommunicator", "abandon"]
 
@@ -29,6 +33,31 @@ else:
 
 async def _await(awaitable: Awaitable[Any]) -> Any:
     return await awaitable
+
+
+def _trio_support_if_running() -> Any:
+    """The trio primitives module when called in a trio run, else None (asyncio, or nothing).
+
+    Asked only where asyncio has no loop, and trio is imported only if something
+    else already did: asyncio users never import it.
+    """
+    if _get_running_loop() is not None or "trio" not in sys.modules:
+        return None
+    from . import _trio_support  # imported by trio users only
+
+    return _trio_support if _trio_support.in_trio_run() else None
+
+
+async def _until_done(
+    future: asyncio.Task[Any] | _trio_support.TrioTask, timeout: float | None = None
+) -> None:
+    """Wait up to ``timeout`` s for ``future`` to end, cancelling neither it nor the caller."""
+    if isinstance(future, asyncio.Task):
+        # asyncio.wait arms a timer and never cancels its caller, so there is no
+        # cancellation bookkeeping to undo; it does not cancel ``future``.
+        await asyncio.wait({future}, timeout=timeout)
+    else:
+        await future.wait(patience=timeout)
 
 
 def _start_in_empty_context(awaitable: Awaitable[Any]) -> asyncio.Task[Any]:
@@ -69,6 +98,9 @@ class ApplicationCommunicator:
         self._future: asyncio.Task[Any] | None = None
         self._input_queue: asyncio.Queue[Any] | None = None
         self._output_queue: asyncio.Queue[Any] | None = None
+        # The _trio_support module, once first use found a trio run rather than an
+        # asyncio loop (Any: a module object; its names are checked where defined).
+        self._trio: Any = None
         self.application = guarantee_single_callable(application)
         # Typed as the plain dict it is, so tests can index any key of any scope type.
         self.scope: dict[str, Any] = cast("dict[str, Any]", scope)
@@ -82,19 +114,40 @@ class ApplicationCommunicator:
     def input_queue(self) -> asyncio.Queue[Any]:
         """Messages waiting for the application's ``receive()``."""
         if self._input_queue is None:
-            self._input_queue = asyncio.Queue()
+            trio_support = self._trio_support()
+            made: asyncio.Queue[Any] = (
+                asyncio.Queue() if trio_support is None else trio_support.TrioInputQueue()
+            )
+            self._input_queue = made
+            return made
         return self._input_queue
 
     @property
     def output_queue(self) -> asyncio.Queue[Any]:
         """Messages the application has sent and nobody has received yet."""
         if self._output_queue is None:
-            self._output_queue = OutputQueue()
+            trio_support = self._trio_support()
+            made: asyncio.Queue[Any] = (
+                OutputQueue() if trio_support is None else trio_support.TrioOutputQueue()
+            )
+            self._output_queue = made
+            return made
         return self._output_queue
+
+    def _trio_support(self) -> Any:
+        """The trio primitives if this communicator lives in a trio run, else None."""
+        if self._trio is None:
+            self._trio = _trio_support_if_running()
+        return self._trio
 
     @property
     def future(self) -> asyncio.Task[Any]:
-        """The application's task, started on first access."""
+        """The application's task, started on first access.
+
+        In a trio run, a task-like object (a trio system task) with the methods of
+        ``asyncio.Task`` that tests use: done, cancelled, cancel, result, exception
+        and add_done_callback.
+        """
         if self._future is None:
             if self._validator is None:
                 receive: Any = self.input_queue.get
@@ -102,11 +155,19 @@ class ApplicationCommunicator:
             else:
                 receive = self._receive_and_track
                 send = self._validate_and_send
-            self._future = _start_in_empty_context(self.application(self.scope, receive, send))
+            application = self.application(self.scope, receive, send)
+            trio_support = self._trio_support()
+            future: asyncio.Task[Any] = (
+                _start_in_empty_context(application)
+                if trio_support is None
+                else trio_support.TrioTask(application)
+            )
+            self._future = future
             queue = self.output_queue
             if isinstance(queue, OutputQueue):
                 # A receiver waiting for output learns at once that none will come.
-                self._future.add_done_callback(queue.wake_receivers)
+                future.add_done_callback(queue.wake_receivers)
+            return future
         return self._future
 
     async def _receive_and_track(self) -> Any:
@@ -168,12 +229,10 @@ class ApplicationCommunicator:
         future = self.future
         try:
             if not future.done():
-                # asyncio.wait arms a timer and never cancels its caller, so there is
-                # no cancellation bookkeeping to undo; it does not cancel ``future``.
-                await asyncio.wait({future}, timeout=timeout)
+                await _until_done(future, timeout)
             if not future.done():
                 future.cancel()
-                await asyncio.wait({future})
+                await _until_done(future)
             if not future.cancelled():
                 future.result()
             violation = self._check_return()
@@ -183,7 +242,7 @@ class ApplicationCommunicator:
             if not future.done():
                 # Only reached when this call itself was cancelled.
                 future.cancel()
-                await asyncio.wait({future})
+                await _until_done(future)
 
     def stop(self, exceptions: bool = True) -> None:
         """Cancel the application if it is still running, else surface its outcome."""
@@ -207,7 +266,7 @@ class ApplicationCommunicator:
         self._raise_if_failed()
         await self.input_queue.put(message)
 
-    async def receive_output(self, timeout: float | None = 1) -> Any:
+    async def receive_output(self, timeout: float | None = 1) -> Any:  # noqa: PLR0912 - the hot path in one frame
         """Return the next message the application sends, waiting up to ``timeout`` s.
 
         ``timeout=None`` waits without limit.  Messages the application sent before
@@ -223,7 +282,7 @@ class ApplicationCommunicator:
         # One pass of the event loop first, timer-free: tests call this straight after
         # send_input, and the application usually answers within that pass.  A zero
         # timeout ends after it, as asyncio.timeout(0) does in the published asgiref.
-        await asyncio.sleep(0)
+        await (asyncio.sleep(0) if self._trio is None else self._trio.checkpoint())
         if self._validator is not None:
             self._raise_if_violated()
         future = self.future
@@ -241,6 +300,8 @@ class ApplicationCommunicator:
                 "receive_output() needs the communicator's own output_queue; put messages "
                 "on it rather than replacing it"
             )
+        if self._trio is not None:
+            return await self._receive_output_in_trio(queue, timeout)
         deadline = None if timeout is None else asyncio.get_running_loop().time() + timeout
         while True:
             # Woken by a put, the application's end, a violation or the deadline.
@@ -258,13 +319,29 @@ class ApplicationCommunicator:
             if expired:
                 return await self._time_out()
 
+    async def _receive_output_in_trio(self, queue: OutputQueue, timeout: float | None) -> Any:
+        """The waiting loop of receive_output, in a trio run (the same rules, trio's clock)."""
+        trio_queue = cast("_trio_support.TrioOutputQueue", queue)
+        future = self.future
+        deadline = None if timeout is None else self._trio.current_time() + timeout
+        while True:
+            expired = await trio_queue.wait_for_put(deadline)
+            if self._validator is not None:
+                self._raise_if_violated()
+            if not queue.empty() and (future.done() or not expired):
+                return queue.get_nowait()
+            if future.done():
+                self._raise_if_failed()
+            if expired:
+                return await self._time_out()
+
     async def _time_out(self) -> NoReturn:
         """Stop the application and raise ``TimeoutError`` (or what it raises when stopped)."""
         future = self.future
         # A failed application raises its exception instead; one that returned normally
         # is reported as silent.  An exception raised while being cancelled wins too.
         future.cancel()
-        await asyncio.wait({future})
+        await _until_done(future)
         if not future.cancelled():
             future.result()
         # Without a message, as the published asgiref raises it (asyncio.timeout's own).
@@ -295,7 +372,10 @@ class ApplicationCommunicator:
         while time.monotonic() - started < timeout:
             if not queue.empty():
                 return False
-            await asyncio.sleep(interval)
+            if self._trio is None:
+                await asyncio.sleep(interval)
+            else:
+                await self._trio.sleep(interval)
         return queue.empty()
 
 
@@ -307,7 +387,7 @@ async def abandon(communicator: ApplicationCommunicator) -> None:
     future = communicator.future
     if not future.done():
         future.cancel()
-        await asyncio.wait({future})
+        await _until_done(future)
     if not future.cancelled():
         # Retrieved so asyncio does not log it as never retrieved.
         future.exception()

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+from asyncio.events import _get_running_loop  # pyright: ignore[reportPrivateUsage]
 from collections.abc import Coroutine, Iterable
 from typing import Any, TypeVar, cast
 
@@ -35,7 +36,7 @@ from ._other_scopes import answer_lifespan, refuse_websocket
 from ._receiving import PREBUFFER_BYTES, REFILL_BYTES, RequestReceiver, too_large_text
 from ._request_body import Fetched, PulledBody, RequestBody
 from ._response_start import ResponseStartError, encode_headers, parse_status
-from ._sending import ResponseSender
+from ._sending import ResponseSender, ServerTask
 from ._types import Environ, Message, OptExcInfo, Receive, Scope, Send, Write, WSGIApplication
 
 logger = logging.getLogger("asgiref.wsgi")
@@ -171,7 +172,7 @@ class WsgiToAsgiInstance:
         self._body_refused = False
         self._cancelled = False
         self._replacement: list[Message] = []
-        self._watcher: asyncio.Task[None] | None = None
+        self._watcher: ServerTask[None] | None = None
         self._streaming = False
         # The WSGI thread's bridges to the loop, made when first needed.
         self._pusher: AsyncToSync[[list[Message]], None] | None = None
@@ -300,7 +301,7 @@ class WsgiToAsgiInstance:
         self._watch_for_disconnect()
         await self._sender.deliver(messages)
 
-    def _in_server_context(self, coroutine: Coroutine[Any, Any, _T]) -> asyncio.Task[_T]:
+    def _in_server_context(self, coroutine: Coroutine[Any, Any, _T]) -> ServerTask[_T]:
         """A task that talks to the server in the context the ASGI call came with.
 
         The thread's hops run in its context, which holds the bridge's bookkeeping for
@@ -309,7 +310,13 @@ class WsgiToAsgiInstance:
         uvicorn starts the connection's next request from such a callback: that
         request must not inherit this one's threads.
         """
-        return self._server_context.run(asyncio.get_running_loop().create_task, coroutine)
+        loop = _get_running_loop()
+        if loop is None:
+            # In a trio run (hypercorn's trio worker): a system task in that context.
+            from . import _trio_support  # imported by trio users only
+
+            return _trio_support.TrioServerTask(coroutine, self._server_context)
+        return self._server_context.run(loop.create_task, coroutine)
 
     async def _fetch_more(self) -> Fetched:
         """The WSGI thread's hop for more of the body."""

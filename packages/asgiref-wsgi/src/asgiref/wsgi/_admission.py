@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from asyncio.events import _get_running_loop  # pyright: ignore[reportPrivateUsage]
+from contextlib import AbstractAsyncContextManager
 from typing import Final
 
 # WSGI applications block on databases and other I/O, so the bound is sized for waiting
@@ -18,7 +20,7 @@ DEFAULT_MAX_WORKERS: Final[int] = 32
 
 
 class ConcurrencyLimit:
-    """At most ``limit`` requests inside at once, counted per event loop.
+    """At most ``limit`` requests inside at once, counted per event loop (or trio run).
 
     An ``asyncio.Semaphore`` belongs to one loop, and an adapter may serve several
     (one per test, one per ``asyncio.run``), so each loop gets a semaphore of its own.
@@ -32,9 +34,14 @@ class ConcurrencyLimit:
             asyncio.AbstractEventLoop, asyncio.Semaphore
         ] = weakref.WeakKeyDictionary()
 
-    def semaphore(self) -> asyncio.Semaphore:
+    def semaphore(self) -> AbstractAsyncContextManager[object]:
         """The semaphore of the running loop (only its own thread ever asks for it)."""
-        loop = asyncio.get_running_loop()
+        loop = _get_running_loop()
+        if loop is None:
+            # A trio run: a trio.Semaphore of this limit's, for that run.
+            from . import _trio_support  # imported by trio users only
+
+            return _trio_support.semaphore(id(self), self.limit)
         semaphore = self._semaphores.get(loop)
         if semaphore is None:
             semaphore = self._semaphores[loop] = asyncio.Semaphore(self.limit)

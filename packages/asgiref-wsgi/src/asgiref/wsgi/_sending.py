@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable, Coroutine
-from typing import Any
+from asyncio.events import _get_running_loop  # pyright: ignore[reportPrivateUsage]
+from collections.abc import Callable, Coroutine, Generator
+from typing import Any, Protocol, TypeVar
 
 from ._errors import ClientDisconnected
 from ._types import Message, Send
@@ -23,7 +24,18 @@ from ._types import Message, Send
 # already gone) yields to the loop once, so other requests and the disconnect watch run.
 _MESSAGES_PER_TURN = 32
 
-Spawn = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[None]"]
+_T_co = TypeVar("_T_co", covariant=True)
+
+
+class ServerTask(Protocol[_T_co]):
+    """A task talking to the server: an ``asyncio.Task``, or its trio stand-in."""
+
+    def cancel(self) -> bool: ...
+
+    def __await__(self) -> Generator[Any, None, _T_co]: ...
+
+
+Spawn = Callable[[Coroutine[Any, Any, None]], ServerTask[None]]
 
 
 class ResponseSender:
@@ -71,7 +83,7 @@ class ResponseSender:
     async def _send_until_stopped(self, messages: list[Message]) -> None:
         for index, message in enumerate(messages):
             if index and index % _MESSAGES_PER_TURN == 0:
-                await asyncio.sleep(0)
+                await yield_to_other_tasks()
             if self.stopped is not None:
                 return
             if message["type"] == "http.response.start":
@@ -82,6 +94,16 @@ class ResponseSender:
                 self.send_error = exc
                 self.stop(functools.partial(_send_failed, exc))
                 return
+
+
+async def yield_to_other_tasks() -> None:
+    """One pass of the event loop (asyncio's, or the trio run's) for the other tasks."""
+    if _get_running_loop() is not None:
+        await asyncio.sleep(0)
+    else:
+        from . import _trio_support  # imported by trio users only
+
+        await _trio_support.checkpoint()
 
 
 def _send_failed(cause: Exception) -> BaseException:
