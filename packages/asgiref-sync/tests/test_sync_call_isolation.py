@@ -9,6 +9,8 @@ thread. Reusing threads must not be visible: these tests pass on asgiref 3.13.0
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 import weakref
 from collections.abc import Callable
@@ -167,3 +169,22 @@ def test_a_loop_that_carries_nothing_is_kept_for_the_next_call() -> None:
     assert closed is None or closed.is_closed()
     assert after() is not None
     assert closed is not after()
+
+
+def test_no_loop_is_left_unclosed_at_exit() -> None:
+    script = (
+        "from asgiref.sync import async_to_sync\n"
+        "async def answer() -> int:\n"
+        "    return 42\n"
+        "print(async_to_sync(answer)())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-X", "dev", "-W", "error::ResourceWarning", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0
+    assert result.stdout == "42\n"
+    assert result.stderr == ""

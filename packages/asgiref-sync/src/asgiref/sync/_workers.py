@@ -165,14 +165,14 @@ class WorkerPool:
         if self._on_retire is not None:
             self._on_retire()
 
-    def retire_idle(self) -> int:
-        """Stop every idle worker and wait for their threads; return how many."""
+    def retire_idle(self, timeout: float | None = None) -> int:
+        """Stop every idle worker and wait for their threads (each up to ``timeout``)."""
         with self._lock:
             retiring, self._idle = self._idle, []
         for worker in retiring:
             worker.stop()
         for worker in retiring:
-            worker.thread.join()
+            worker.thread.join(timeout)
         return len(retiring)
 
     def idle_count(self) -> int:
