@@ -392,6 +392,45 @@ def test_importing_the_bridge_imports_neither_trio_nor_anyio() -> None:
     assert not [name for name in imported if name.split(".")[0] in ("trio", "anyio", "sniffio")]
 
 
+_TRIO_TASKS_KEEP_THEIR_OWN_VALUES = (
+    "import trio\n"
+    "async def writer(name, ready, done):\n"
+    "    local.value = name\n"
+    "    ready.set()\n"
+    "    await done.wait()\n"
+    "    seen.append((name, local.value))\n"
+    "async def main():\n"
+    "    done = trio.Event()\n"
+    "    async with trio.open_nursery() as nursery:\n"
+    "        for name in ('a', 'b'):\n"
+    "            ready = trio.Event()\n"
+    "            nursery.start_soon(writer, name, ready, done)\n"
+    "            with trio.fail_after(10):\n"
+    "                await ready.wait()\n"
+    "        done.set()\n"
+    "seen = []\n"
+    "local.value = 'thread'\n"
+    "trio.run(main)\n"
+    "print(sorted(seen), local.value)\n"
+)
+
+
+@pytest.mark.parametrize("trio_first", [False, True], ids=["trio-imported-later", "trio-first"])
+def test_thread_critical_local_isolates_trio_tasks_whenever_trio_is_imported(
+    trio_first: bool,
+) -> None:
+    # Until trio is imported, thread-critical reads ask asyncio only; importing
+    # trio (before or after asgiref.local, and with Locals already made) must
+    # switch them to the check that sees a trio run.
+    code = (
+        ("import trio\n" if trio_first else "") + "from asgiref.local import Local\n"
+        "local = Local(thread_critical=True)\n"
+        "local.value = 'before'\n" + _TRIO_TASKS_KEEP_THEIR_OWN_VALUES
+    )
+    result = _run_python(code)
+    assert result.stdout.split() == ["[('a',", "'a'),", "('b',", "'b')]", "thread"]
+
+
 def _call_in_run(function: Callable[[], Any]) -> Any:
     async def main() -> Any:
         return await sync_to_async(function)()

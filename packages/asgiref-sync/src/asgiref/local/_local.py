@@ -10,19 +10,17 @@ so contexts copied earlier (child tasks, bridge hops) keep what they saw.
 
 from __future__ import annotations
 
-import sys
 import threading
 import weakref
 
 # The C-level check asyncio itself uses; get_running_loop() would raise instead.
 from asyncio.events import _get_running_loop  # pyright: ignore[reportPrivateUsage]
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, final
 
 from ._ownership import LocalValues, local_state, thread_marker
-from ._trio_run import in_trio_run
-
-_modules = sys.modules
+from ._trio_run import running_loop_or_trio_run, when_trio_imported
 
 _object_getattribute = object.__getattribute__
 # Bound once: these run on every attribute access.
@@ -157,6 +155,22 @@ def _critical_var() -> ContextVar[dict[object, LocalValues]]:
     return var
 
 
+# What thread-critical storage asks first: is a loop (or a trio run) running
+# here? Until trio is imported no trio run can exist, so the answer is
+# asyncio's C-level check, unwrapped; the import rebinds this global to the
+# slower question that also asks trio. Plain-sync and asyncio code in a
+# process without trio pay nothing for trio support.
+_loop_or_trio_run: Callable[[], object] = _get_running_loop
+
+
+def _trio_imported() -> None:
+    global _loop_or_trio_run  # noqa: PLW0603 - the rebinding is the mechanism
+    _loop_or_trio_run = running_loop_or_trio_run
+
+
+when_trio_imported(_trio_imported)
+
+
 class _ThreadCriticalLocal(Local):  # type: ignore[misc]  # see _DefaultLocal
     """Storage that never leaves its thread (``Local(thread_critical=True)``).
 
@@ -173,10 +187,7 @@ class _ThreadCriticalLocal(Local):  # type: ignore[misc]  # see _DefaultLocal
         _critical_locals.add(self)
 
     def __getattribute__(self, name: str) -> Any:
-        # A trio run counts as a running loop. Asked only once asyncio has said "no
-        # loop", and first whether trio was ever imported: asyncio and plain-sync
-        # reads pay one dictionary lookup at most.
-        if _get_running_loop() is None and not ("trio" in _modules and in_trio_run()):
+        if _loop_or_trio_run() is None:
             try:
                 return _namespace_of(self).__dict__[name]
             except KeyError:
@@ -192,7 +203,7 @@ class _ThreadCriticalLocal(Local):  # type: ignore[misc]  # see _DefaultLocal
         return _fallback(self, name, _CRITICAL_CLASS_NAMES)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if _get_running_loop() is None and not ("trio" in _modules and in_trio_run()):
+        if _loop_or_trio_run() is None:
             _namespace_of(self).__dict__[name] = value
             return
         if name == "_data":
@@ -209,7 +220,7 @@ class _ThreadCriticalLocal(Local):  # type: ignore[misc]  # see _DefaultLocal
         var.set(by_local)
 
     def __delattr__(self, name: str) -> None:
-        if _get_running_loop() is None and not ("trio" in _modules and in_trio_run()):
+        if _loop_or_trio_run() is None:
             namespace = _namespace_of(self).__dict__
             if name not in namespace:
                 raise _thread_local_missing(self, name)
