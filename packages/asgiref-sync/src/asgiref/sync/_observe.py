@@ -175,12 +175,7 @@ class Hop:
     @property
     def name(self) -> str:
         """The wrapped callable's qualified name, for display."""
-        func = self.func
-        name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None)
-        if name is None:
-            inner = getattr(func, "func", None)  # a functools.partial
-            name = getattr(inner, "__qualname__", None) or type(func).__qualname__
-        return str(name)
+        return callable_name(self.func)
 
     @property
     def queue_wait(self) -> float | None:
@@ -209,6 +204,15 @@ class Hop:
             f"<Hop #{self.id} {self.direction} {self.name} route={self.route} "
             f"lane={self.lane!r} thread_sensitive={self.thread_sensitive}>"
         )
+
+
+def callable_name(func: object) -> str:
+    """A callable's qualified name, for display (a partial's function, an object's class)."""
+    name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None)
+    if name is None:
+        inner = getattr(func, "func", None)  # a functools.partial
+        name = getattr(inner, "__qualname__", None) or type(func).__qualname__
+    return str(name)
 
 
 # Read by the bridge on every call: keep it a plain tuple, rebound (never mutated).
