@@ -364,6 +364,23 @@ def test_a_failing_observer_does_not_break_async_to_sync(
     assert len([r for r in caplog.records if r.name == "asgiref.sync"]) == 4
 
 
+async def test_events_an_observer_does_not_override_are_never_called() -> None:
+    """Which events to call is decided once, at registration: a subclass overriding only
+    hop_ended hears only that (its token is None), and a method set on the instance later
+    is not seen."""
+    heard: list[tuple[str, object]] = []
+
+    class EndsOnly(BridgeObserver):
+        def hop_ended(self, hop: Hop, token: Any) -> None:
+            heard.append(("ended", token))
+
+    observer = EndsOnly()
+    with observing(observer):
+        setattr(observer, "hop_started", lambda hop, token: heard.append(("started", token)))  # noqa: B010 - a late instance attribute, on purpose
+        await sync_to_async(_sync_name)()
+    assert heard == [("ended", None)]
+
+
 async def test_removed_observers_hear_nothing_of_new_hops() -> None:
     recorder = Recorder()
     add_observer(recorder)
