@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import sys
 import threading
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -110,7 +111,10 @@ async def test_run_until_complete_in_a_fresh_context_on_the_process_wide_thread(
         caught.value,
         lane="asgiref-sync-worker",
         holder=view.__qualname__,
-        started_by="asyncio.base_events.BaseEventLoop.run_until_complete",
+        # A qualified name where the code object has one (Python 3.11+).
+        started_by="asyncio.base_events."
+        + ("BaseEventLoop." if sys.version_info >= (3, 11) else "")
+        + "run_until_complete",
     )
 
 

@@ -428,15 +428,22 @@ async def test_pr282_thread_sensitive_wait_holds_the_lane_its_setter_needs() -> 
     report the slow lane in diagnostics mode. As written, the waiter does not finish; once
     someone else sets the event, both finish and nothing is left stuck."""
     event = threading.Event()
+    waiting = threading.Event()
+
+    def wait_for_the_event() -> bool:
+        waiting.set()
+        return event.wait()
 
     async def setter() -> None:
+        # Made once the waiter holds the lane: the order the report describes.
+        assert await asyncio.to_thread(waiting.wait, BOUND)
         await sync_to_async(event.set)()
 
-    set_task = asyncio.ensure_future(setter())  # created first, runs second
+    set_task = asyncio.ensure_future(setter())
     with pytest.raises(asyncio.TimeoutError):
         # Bounded; the waiter cannot finish however long this waits.
-        await asyncio.wait_for(sync_to_async(event.wait)(), 0.5)
-    assert not set_task.done()  # still queued behind the waiter
+        await asyncio.wait_for(sync_to_async(wait_for_the_event)(), 0.5)
+    assert not set_task.done()  # its event.set() is still queued behind the waiter
     event.set()  # the way out from outside the cycle
     await asyncio.wait_for(set_task, BOUND)
 

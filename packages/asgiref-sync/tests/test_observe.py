@@ -374,9 +374,12 @@ async def test_events_an_observer_does_not_override_are_never_called() -> None:
         def hop_ended(self, hop: Hop, token: Any) -> None:
             heard.append(("ended", token))
 
+    def late_started(hop: Hop, token: Any) -> None:
+        heard.append(("started", token))
+
     observer = EndsOnly()
     with observing(observer):
-        setattr(observer, "hop_started", lambda hop, token: heard.append(("started", token)))  # noqa: B010 - a late instance attribute, on purpose
+        setattr(observer, "hop_started", late_started)  # noqa: B010 - a late instance attribute
         await sync_to_async(_sync_name)()
     assert heard == [("ended", None)]
 

@@ -74,11 +74,20 @@ def lane_is_this_thread(executor: Executor) -> bool:
         return executor.thread.ident == threading.get_ident()
     if isinstance(executor, ThreadPoolExecutor):
         # Only a one-thread pool is provably stuck: another thread could take the job.
+        if getattr(executor, "_max_workers", 0) != 1:
+            return False
+        current = threading.current_thread()
         threads: object = getattr(executor, "_threads", ())
+        if isinstance(threads, set) and current in threads:
+            return True
+        # The pool adds a thread to that set only after starting it, so its first job
+        # can get here first: then tell its thread by the work queue it was started with.
+        queue = getattr(executor, "_work_queue", None)
+        started_with: object = getattr(current, "_args", ())
         return (
-            getattr(executor, "_max_workers", 0) == 1
-            and isinstance(threads, set)
-            and threading.current_thread() in threads
+            queue is not None
+            and isinstance(started_with, tuple)
+            and any(argument is queue for argument in started_with)  # pyright: ignore[reportUnknownVariableType]
         )
     return False
 
