@@ -134,6 +134,47 @@ async def test_non_thread_sensitive_call(explicit: bool) -> None:
         assert (hop.route, hop.lane, hop.executor) == ("default", "loop default executor", None)
 
 
+@pytest.mark.parametrize("thread_sensitive", [True, False])
+async def test_a_call_that_cannot_be_submitted_still_resumes(
+    thread_sensitive: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Submitting raises (the executor was shut down, asgiref #495): the caller gets that
+    error and the observers a hop_resumed carrying it, so every submitted hop resumes."""
+    shut_down = ThreadPoolExecutor(max_workers=1)
+    shut_down.shutdown()
+    if thread_sensitive:
+        monkeypatch.setattr(SyncToAsync, "single_thread_executor", shut_down)
+        wrapper = sync_to_async(_sync_name)
+    else:
+        wrapper = sync_to_async(_sync_name, thread_sensitive=False, executor=shut_down)
+    refused = pytest.raises(RuntimeError, match="cannot schedule new futures after shutdown")
+    with observing(Recorder()) as recorder, refused as caught:
+        await wrapper()
+    hop = _only_hop(recorder)
+    assert recorder.kinds(hop.id) == ["submitted", "resumed"]
+    assert hop.outcome_error is caught.value
+    assert hop.started_at is None
+    assert hop.ended_at is None
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # nests asyncio loops
+async def test_a_call_refused_as_a_deadlock_is_never_submitted() -> None:
+    """A call refused before it is queued (the cycle errors) makes no hop: the observers
+    hear only the outer call, whose every event arrives."""
+
+    async def nested() -> None:
+        await sync_to_async(_sync_name)()
+
+    def view() -> None:
+        contextvars.Context().run(asyncio.run, nested())
+
+    with observing(Recorder()) as recorder, pytest.raises(RuntimeError, match="would deadlock"):
+        await sync_to_async(view)()
+    hop = _only_hop(recorder)
+    assert hop.name.endswith("view")
+    assert recorder.kinds(hop.id) == FULL
+
+
 async def _loop_thread_name() -> str:
     return threading.current_thread().name
 
@@ -321,6 +362,26 @@ def test_a_failing_observer_does_not_break_async_to_sync(
     with caplog.at_level(logging.ERROR, logger="asgiref.sync"), observing(Faulty()):
         assert async_to_sync(_loop_thread_name)().startswith("asgiref-loop")
     assert len([r for r in caplog.records if r.name == "asgiref.sync"]) == 4
+
+
+async def test_events_an_observer_does_not_override_are_never_called() -> None:
+    """Which events to call is decided once, at registration: a subclass overriding only
+    hop_ended hears only that (its token is None), and a method set on the instance later
+    is not seen."""
+    heard: list[tuple[str, object]] = []
+
+    class EndsOnly(BridgeObserver):
+        def hop_ended(self, hop: Hop, token: Any) -> None:
+            heard.append(("ended", token))
+
+    def late_started(hop: Hop, token: Any) -> None:
+        heard.append(("started", token))
+
+    observer = EndsOnly()
+    with observing(observer):
+        setattr(observer, "hop_started", late_started)  # noqa: B010 - a late instance attribute
+        await sync_to_async(_sync_name)()
+    assert heard == [("ended", None)]
 
 
 async def test_removed_observers_hear_nothing_of_new_hops() -> None:

@@ -16,6 +16,7 @@ import os
 import sys
 import threading
 import warnings
+from _thread import get_ident
 from asyncio.events import _get_running_loop  # pyright: ignore[reportPrivateUsage]
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -36,7 +37,7 @@ from ..current_thread_executor import CurrentThreadExecutor
 from ..local import Local
 from ..local._ownership import claim_current_context
 from ..local._trio_run import in_trio_run
-from . import _fork, _observe, _state
+from . import _cycles, _fork, _observe, _state
 from ._context_copy import restore_context
 from ._contexts import loop_thread_for
 from ._coroutines import iscoroutinefunction, markcoroutinefunction
@@ -88,7 +89,10 @@ class _ProcessWideExecutor:
                 executor = self._executor
                 if executor is None:
                     executor = self._executor = ThreadPoolExecutor(
-                        max_workers=1, thread_name_prefix="asgiref-sync-worker"
+                        max_workers=1,
+                        thread_name_prefix="asgiref-sync-worker",
+                        # Its thread's ident, so a call from that thread is told apart.
+                        initializer=_cycles.remember_process_wide_lane,
                     )
                     home = self._home
                     if home is not None and vars(home).get(self._name) is self:
@@ -237,15 +241,19 @@ class SyncToAsync(Generic[_P, _R]):
                     if tsc is not None:
                         # The context and the bridge are one mechanism in two modules.
                         executor = tsc._executor_for_call()  # pyright: ignore[reportPrivateUsage]
+                        if _cycles.lane_is_this_thread(executor):
+                            raise _cycles.own_lane_error(self.func)
                     elif loop_bridge is not None:
                         executor = loop_bridge
                     elif _deadlock_context.get(False):
-                        raise RuntimeError(
-                            "Single thread executor already being used, would deadlock"
-                        )
+                        raise _flagged_deadlock(self)
                     else:
                         _deadlock_context.set(True)
                         executor = self.single_thread_executor
+                        # Only the process-wide thread itself can be that thread: an
+                        # int compare, the whole cost of this check on the hot path.
+                        if get_ident() == _cycles.process_wide_lane and _is_process_wide(executor):
+                            raise _cycles.own_lane_error(self.func)
             else:
                 executor = self._executor
             context = self.context
@@ -272,37 +280,44 @@ class SyncToAsync(Generic[_P, _R]):
                 # one by one) to ~1.5x (1,000 under gather) the instructions of a bare
                 # run_in_executor, against ~0.95x / ~1.1x with it.
                 executor = getattr(loop, "_default_executor", None)
-            if executor is None:
-                # The default executor does not exist yet (it is created on first use),
-                # or the loop keeps it elsewhere. run_in_executor's future would turn
-                # the function's exception into a copy (or, for StopIteration, never
-                # complete), so the outcome comes back beside it, as the same object.
-                outcome = _Outcome()
-                work: asyncio.Future[Any] | Future[_R] = loop.run_in_executor(
-                    None,
-                    outcome.capture,
-                    self.thread_handler,
-                    loop,
-                    exc_info,
-                    task_context,
-                    func,
-                    child,
-                )
-            else:
-                try:
-                    work = executor.submit(
-                        self.thread_handler, loop, exc_info, task_context, func, child
+            try:
+                if executor is None:
+                    # The default executor does not exist yet (it is created on first
+                    # use), or the loop keeps it elsewhere. run_in_executor's future would
+                    # turn the function's exception into a copy (or, for StopIteration,
+                    # never complete), so the outcome comes back beside it, as is.
+                    outcome = _Outcome()
+                    work: asyncio.Future[Any] | Future[_R] = loop.run_in_executor(
+                        None,
+                        outcome.capture,
+                        self.thread_handler,
+                        loop,
+                        exc_info,
+                        task_context,
+                        func,
+                        child,
                     )
-                except RuntimeError as exc:
-                    if not _bridge_has_quit(exc):
-                        raise
-                    # A task outlived the async_to_sync call (and every enclosing one)
-                    # whose thread would have run this: it gets a thread of its own.
-                    executor = _orphan_lane(hop)
-                    work = executor.submit(
-                        self.thread_handler, loop, exc_info, task_context, func, child
-                    )
-                    executor.post(functools.partial(_state.tsc_lanes.checkin, executor))
+                else:
+                    try:
+                        work = executor.submit(
+                            self.thread_handler, loop, exc_info, task_context, func, child
+                        )
+                    except RuntimeError as exc:
+                        if not _bridge_has_quit(exc):
+                            if _cycles.is_own_thread_refusal(exc, executor):
+                                _cycles.describe_cycle(exc, self.func)
+                            raise
+                        # A task outlived the async_to_sync call (and every enclosing one)
+                        # whose thread would have run this: it gets a thread of its own.
+                        executor = _orphan_lane(hop)
+                        work = executor.submit(
+                            self.thread_handler, loop, exc_info, task_context, func, child
+                        )
+                        executor.post(functools.partial(_state.tsc_lanes.checkin, executor))
+            except BaseException as exc:
+                if hop is not None:  # every hop_submitted has its hop_resumed
+                    _observe.resumed(hop, exc)
+                raise
             try:
                 waiter = loop.create_future()
                 if isinstance(work, Future):
@@ -368,7 +383,7 @@ class SyncToAsync(Generic[_P, _R]):
             if executor is None:
                 await _trio_bridge.run_in_worker_thread(functools.partial(outcome.capture, handler))
             else:
-                await _trio_bridge.wait_for(_submit(executor, hop, outcome.capture, handler))
+                await _trio_bridge.wait_for(_submit(self, executor, hop, outcome.capture, handler))
             # Only a finished call copies its context back: an abandoned one is still running.
             if copied:
                 restore_context(context)
@@ -388,11 +403,17 @@ class SyncToAsync(Generic[_P, _R]):
             return executor
         tsc = _thread_sensitive_context.get(None)
         if tsc is not None:
-            return tsc._executor_for_call()  # pyright: ignore[reportPrivateUsage]
+            executor = tsc._executor_for_call()  # pyright: ignore[reportPrivateUsage]
+            if _cycles.lane_is_this_thread(executor):
+                raise _cycles.own_lane_error(self.func)
+            return executor
         if _deadlock_context.get(False):
-            raise RuntimeError("Single thread executor already being used, would deadlock")
+            raise _flagged_deadlock(self)
         _deadlock_context.set(True)
-        return self.single_thread_executor
+        executor = self.single_thread_executor
+        if get_ident() == _cycles.process_wide_lane and _is_process_wide(executor):
+            raise _cycles.own_lane_error(self.func)
+        return executor
 
     async def _finished_after_cancellation(
         self,
@@ -566,18 +587,35 @@ def _bridge_has_quit(error: RuntimeError) -> bool:
 
 
 def _submit(
-    executor: Executor, hop: _observe.Hop | None, fn: Callable[..., _R], *args: Any
+    call: SyncToAsync[Any, Any],
+    executor: Executor,
+    hop: _observe.Hop | None,
+    fn: Callable[..., _R],
+    *args: Any,
 ) -> Future[_R]:
     """``executor.submit``, with __call__'s way out when the bridge it names has quit."""
     try:
         return executor.submit(fn, *args)
     except RuntimeError as exc:
         if not _bridge_has_quit(exc):
+            if _cycles.is_own_thread_refusal(exc, executor):
+                _cycles.describe_cycle(exc, call.func)
             raise
     lane = _orphan_lane(hop)
     work = lane.submit(fn, *args)
     lane.post(functools.partial(_state.tsc_lanes.checkin, lane))
     return work
+
+
+def _is_process_wide(executor: Executor) -> bool:
+    """True for the process-wide executor this package made (not one a user assigned)."""
+    return executor is _process_wide_executor.created()
+
+
+def _flagged_deadlock(call: SyncToAsync[Any, Any]) -> RuntimeError:
+    """The published refusal when this context already has a process-wide call in flight."""
+    executor = vars(SyncToAsync).get("single_thread_executor")  # reading it would create it
+    return _cycles.flagged_error(call.func, _observe.lane_of(executor))
 
 
 def _orphan_lane(hop: _observe.Hop | None) -> Worker:

@@ -69,6 +69,10 @@ class BridgeObserver:
     one when ended, finish the span when resumed. Keep what you need to undo in
     the token (a small mutable object of your own), never in the hop's
     arguments.
+
+    Which events a subclass overrides is read once, when the observer is
+    registered: an event it leaves alone is never called and costs nothing. A
+    method assigned to the instance after registration is not seen.
     """
 
     def hop_submitted(self, hop: Hop) -> object:
@@ -168,19 +172,14 @@ class Hop:
         #: The caller stopped waiting before the work ended (it was cancelled).
         self.cancelled = False
         #: The bridge's bookkeeping: each observer asked at submission, with its token.
-        self.observer_tokens: tuple[tuple[BridgeObserver, object], ...] = ()
+        self.observer_tokens: tuple[tuple[Listener, object], ...] = ()
         #: The bridge's bookkeeping: undoes marking this hop current where it runs.
         self.active_token: contextvars.Token[Hop | None] | None = None
 
     @property
     def name(self) -> str:
         """The wrapped callable's qualified name, for display."""
-        func = self.func
-        name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None)
-        if name is None:
-            inner = getattr(func, "func", None)  # a functools.partial
-            name = getattr(inner, "__qualname__", None) or type(func).__qualname__
-        return str(name)
+        return callable_name(self.func)
 
     @property
     def queue_wait(self) -> float | None:
@@ -211,9 +210,51 @@ class Hop:
         )
 
 
+def callable_name(func: object) -> str:
+    """A callable's qualified name, for display (a partial's function, an object's class)."""
+    name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None)
+    if name is None:
+        inner = getattr(func, "func", None)  # a functools.partial
+        name = getattr(inner, "__qualname__", None) or type(func).__qualname__
+    return str(name)
+
+
+_HopEvent = Callable[[Hop, Any], None]
+
+
+class Listener:
+    """A registered observer with the event methods it overrides, found once, at registration.
+
+    An event a subclass does not override is never called: an agent listening to
+    two events pays for two calls per hop, not four.
+    """
+
+    __slots__ = ("ended", "observer", "resumed", "started", "submitted")
+
+    def __init__(self, observer: BridgeObserver) -> None:
+        self.observer = observer
+        submitted = _overridden(observer, "hop_submitted")
+        self.submitted: Callable[[Hop], object] | None = submitted
+        self.started: _HopEvent | None = _overridden(observer, "hop_started")
+        self.ended: _HopEvent | None = _overridden(observer, "hop_ended")
+        self.resumed: _HopEvent | None = _overridden(observer, "hop_resumed")
+
+
+def _overridden(observer: BridgeObserver, event: str) -> Any:
+    """``observer``'s bound method for ``event``, or None if it is BridgeObserver's no-op."""
+    method = getattr(observer, event)
+    if getattr(method, "__func__", None) is getattr(BridgeObserver, event):
+        return None
+    return method
+
+
 # Read by the bridge on every call: keep it a plain tuple, rebound (never mutated).
-observers: tuple[BridgeObserver, ...] = ()
+observers: tuple[Listener, ...] = ()
 _registry_lock = threading.Lock()
+
+
+def _registered(observer: BridgeObserver) -> bool:
+    return any(listener.observer is observer for listener in observers)
 
 
 def add_observer(observer: BridgeObserver) -> None:
@@ -225,8 +266,8 @@ def add_observer(observer: BridgeObserver) -> None:
             "subclass asgiref.sync.observe.BridgeObserver"
         )
     with _registry_lock:
-        if observer not in observers:
-            observers = (*observers, observer)
+        if not _registered(observer):
+            observers = (*observers, Listener(observer))
 
 
 def remove_observer(observer: BridgeObserver) -> None:
@@ -236,9 +277,9 @@ def remove_observer(observer: BridgeObserver) -> None:
     """
     global observers  # noqa: PLW0603 - one process-wide registry, read lock-free
     with _registry_lock:
-        if observer not in observers:
+        if not _registered(observer):
             raise ValueError(f"{observer!r} is not a registered bridge observer")
-        observers = tuple(o for o in observers if o is not observer)
+        observers = tuple(listener for listener in observers if listener.observer is not observer)
 
 
 _Observer = TypeVar("_Observer", bound=BridgeObserver)
@@ -254,15 +295,15 @@ def observing(observer: _Observer) -> Generator[_Observer, None, None]:
         remove_observer(observer)
 
 
-def _report(observer: BridgeObserver, event: str) -> None:
-    logger.exception("bridge observer %r failed in %s; the call goes on", observer, event)
+def _report(listener: Listener, event: str) -> None:
+    logger.exception("bridge observer %r failed in %s; the call goes on", listener.observer, event)
 
 
 # --------------------------------------------------------------------------- dispatch
 
 
 def submitted(
-    current: tuple[BridgeObserver, ...],
+    current: tuple[Listener, ...],
     direction: Direction,
     func: Callable[..., Any],
     *,
@@ -284,14 +325,15 @@ def submitted(
     )
     # The observers asked at submission hear every later event of this hop, even if
     # removed meanwhile: a span started is always finished.
-    pairs: list[tuple[BridgeObserver, object]] = []
-    for observer in current:
-        try:
-            token = observer.hop_submitted(hop)
-        except Exception:  # noqa: BLE001 - an observer never breaks the call
-            _report(observer, "hop_submitted")
-            token = None
-        pairs.append((observer, token))
+    pairs: list[tuple[Listener, object]] = []
+    for listener in current:
+        token = None
+        if listener.submitted is not None:
+            try:
+                token = listener.submitted(hop)
+            except Exception:  # noqa: BLE001 - an observer never breaks the call
+                _report(listener, "hop_submitted")
+        pairs.append((listener, token))
     hop.observer_tokens = tuple(pairs)
     return hop
 
@@ -306,22 +348,26 @@ def started(hop: Hop, loop: object = None) -> None:
         hop.lane = current.name  # async_to_sync: the loop's thread
     hop.active_token = _current_hop.set(hop)
     hop.started_at = time.perf_counter()
-    for observer, token in hop.observer_tokens:
-        try:
-            observer.hop_started(hop, token)
-        except Exception:  # noqa: BLE001 - an observer never breaks the call
-            _report(observer, "hop_started")
+    for listener, token in hop.observer_tokens:
+        event = listener.started
+        if event is not None:
+            try:
+                event(hop, token)
+            except Exception:  # noqa: BLE001 - an observer never breaks the call
+                _report(listener, "hop_started")
 
 
 def ended(hop: Hop, error: BaseException | None) -> None:
     """The work is over; undo what ``started`` set in this context."""
     hop.ended_at = time.perf_counter()
     hop.error = error
-    for observer, token in hop.observer_tokens:
-        try:
-            observer.hop_ended(hop, token)
-        except Exception:  # noqa: BLE001 - an observer never breaks the call
-            _report(observer, "hop_ended")
+    for listener, token in hop.observer_tokens:
+        event = listener.ended
+        if event is not None:
+            try:
+                event(hop, token)
+            except Exception:  # noqa: BLE001 - an observer never breaks the call
+                _report(listener, "hop_ended")
     context_token, hop.active_token = hop.active_token, None
     if context_token is not None:
         # Back to the identical previous value, so copying the context back to the
@@ -334,11 +380,13 @@ def resumed(hop: Hop, outcome_error: BaseException | None) -> None:
     hop.resumed_at = time.perf_counter()
     hop.outcome_error = outcome_error
     hop.cancelled = hop.ended_at is None
-    for observer, token in hop.observer_tokens:
-        try:
-            observer.hop_resumed(hop, token)
-        except Exception:  # noqa: BLE001 - an observer never breaks the call
-            _report(observer, "hop_resumed")
+    for listener, token in hop.observer_tokens:
+        event = listener.resumed
+        if event is not None:
+            try:
+                event(hop, token)
+            except Exception:  # noqa: BLE001 - an observer never breaks the call
+                _report(listener, "hop_resumed")
 
 
 def run_observed(hop: Hop, run: Callable[..., Any], *args: Any) -> Any:
