@@ -383,7 +383,9 @@ async def test_sibling_tasks_are_isolated() -> None:
         async with anyio.create_task_group() as group:
             for index in range(barrier_count):
                 group.start_soon(worker, index)
-    assert [results[i] for i in range(barrier_count)] == [(i, MISSING) for i in range(barrier_count)]
+    assert [results[i] for i in range(barrier_count)] == [
+        (i, MISSING) for i in range(barrier_count)
+    ]
     assert read(local, "value") is MISSING
     assert local.shared == "before"
 

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import anyio
+import anyio.lowlevel
 import pytest
 from asgiref.local import Local, _DefaultLocal
 from asgiref.sync import AsyncToSync, ThreadSensitiveContext, async_to_sync, sync_to_async
@@ -299,7 +300,7 @@ async def test_concurrent_tasks_writing_the_same_name_across_hops(thread_sensiti
         local.value = ("task", index)
         seen_in_func = await sync_to_async(func, thread_sensitive=thread_sensitive)(index)
         after_hop = read(local, "value")
-        await anyio.sleep(0)  # let siblings interleave between our hops
+        await anyio.lowlevel.checkpoint()  # let siblings interleave between our hops
         again = await sync_to_async(
             lambda: read(local, "value"), thread_sensitive=thread_sensitive
         )()

@@ -8,7 +8,6 @@ The context-token question of asgiref #534 is in test_context_token_534.py.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from typing import Any
 

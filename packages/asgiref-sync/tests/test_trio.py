@@ -429,7 +429,7 @@ def _abandoned_worker(
     assert go_on.wait(30)
     try:
         outcome.append(async_to_sync(_where_it_ran)())
-    except BaseException as error:  # noqa: BLE001 - the test reports what came out
+    except BaseException as error:
         outcome.append(error)
     finally:
         done.set()

@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 from asgiref.testing import ApplicationCommunicator
 
@@ -125,7 +126,7 @@ async def test_application_starts_lazily_on_first_use() -> None:
 
     communicator = ApplicationCommunicator(app, SCOPE)
     for _ in range(3):
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
     assert not started.is_set()
     assert attribute(communicator, "_future") is None
     assert await communicator.receive_nothing(0)
@@ -246,7 +247,7 @@ def sends_then_fails(*, steps_between: int) -> Any:
     async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         await receive()
         for _ in range(steps_between):
-            await anyio.sleep(0)
+            await anyio.lowlevel.checkpoint()
         await send({"type": "first"})
         await send({"type": "second"})
         raise KeyError("failed after sending")
@@ -418,7 +419,7 @@ async def test_a_slower_reply_is_still_awaited_under_the_timeout() -> None:
     async def slow_echo(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         message = await receive()
         for _ in range(5):
-            await anyio.sleep(0)
+            await anyio.lowlevel.checkpoint()
         await send(message)
 
     communicator = ApplicationCommunicator(slow_echo, SCOPE)
@@ -441,7 +442,7 @@ async def test_a_message_of_none_is_returned_like_any_other() -> None:
     async def sends_none(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         await receive()
         for _ in range(3):
-            await anyio.sleep(0)
+            await anyio.lowlevel.checkpoint()
         await send(None)
 
     communicator = ApplicationCommunicator(sends_none, SCOPE)
@@ -625,7 +626,7 @@ async def test_no_message_is_lost_when_the_caller_is_cancelled(steps_before_canc
             communicator.output_queue.put_nowait({"type": "precious"})
             communicator.output_queue.put_nowait({"type": "next"})
             for _ in range(steps_before_cancel):
-                await anyio.sleep(0)
+                await anyio.lowlevel.checkpoint()
             group.cancel_scope.cancel()
     remaining: list[str] = []
     while not communicator.output_queue.empty():
@@ -751,7 +752,7 @@ def test_stop_without_a_started_application_does_nothing() -> None:
 async def test_stop_cancels_a_running_application_without_waiting() -> None:
     communicator = ApplicationCommunicator(silent, SCOPE)
     future = communicator.future
-    await anyio.sleep(0)
+    await anyio.lowlevel.checkpoint()
     communicator.stop()
     assert not future.done()  # cancellation requested, not yet processed
     await until_done(future)
@@ -772,7 +773,7 @@ async def test_stop_reraises_a_finished_applications_exception_only_if_asked() -
 async def test_dropping_a_communicator_cancels_its_application() -> None:
     communicator = ApplicationCommunicator(silent, SCOPE)
     future = communicator.future
-    await anyio.sleep(0)
+    await anyio.lowlevel.checkpoint()
     del communicator
     gc.collect()
     await until_done(future)
@@ -785,7 +786,7 @@ def test_dropping_a_communicator_after_its_loop_closed_is_silent() -> None:
 
     async def start(started: ApplicationCommunicator) -> None:
         started.future  # noqa: B018 - starts the application
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
 
     loop.run_until_complete(start(communicator))
     future = communicator.future

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 from asgiref.testing import HttpResponse, HttpTester, ProtocolViolation
 
@@ -171,7 +172,7 @@ async def test_leaving_a_stream_early_disconnects_the_client() -> None:
         async def produce() -> None:
             while True:
                 await send({"type": "http.response.body", "body": b"tick", "more_body": True})
-                await anyio.sleep(0)
+                await anyio.lowlevel.checkpoint()
 
         async with anyio.create_task_group() as group:
             group.start_soon(produce)

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import anyio.to_thread
 import asgiref.wsgi
 import pytest
@@ -404,7 +405,7 @@ async def test_download_memory_stays_bounded_and_the_app_waits_for_the_client() 
             received += len(message["body"])
             most_ahead = max(most_ahead, produced - sent_chunks)
         # A slow client: every message costs the server a turn of the loop.
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
 
     tracemalloc.start()
     try:
@@ -501,7 +502,7 @@ async def test_disconnect_while_sending_the_response() -> None:
             gone.set()
         if gone.is_set():
             # The transport is gone: the server's send returns without doing anything.
-            await anyio.sleep(0)
+            await anyio.lowlevel.checkpoint()
 
     await WsgiToAsgi(app)(scope(method="GET"), receive, send)
     assert tracked.closes == 1
