@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -306,7 +307,7 @@ async def test_concurrent_tasks_writing_the_same_name_across_hops(thread_sensiti
         )()
         return seen_in_func, after_hop, again
 
-    results = await gather([lambda i=i: task(i) for i in range(count)])
+    results = await gather([functools.partial(task, i) for i in range(count)])
     assert results == [(("task", i), ("func", i), ("func", i)) for i in range(count)]
     assert local.value == "parent"
 
@@ -461,5 +462,5 @@ async def test_critical_tasks_isolated_across_hops() -> None:
         in_worker = await sync_to_async(lambda: read(local, "value"))()
         return in_worker, local.value
 
-    results = await gather([lambda i=i: task(i) for i in range(count)])
+    results = await gather([functools.partial(task, i) for i in range(count)])
     assert results == [(MISSING, i) for i in range(count)]

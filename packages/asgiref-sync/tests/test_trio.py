@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import trio
@@ -457,7 +457,9 @@ def test_async_to_sync_after_the_run_finished_runs_on_a_loop_of_its_own() -> Non
     trio.run(_abandon_a_call, started, go_on, outcome, done)
     go_on.set()  # the trio run has returned
     assert done.wait(30)
-    ((library, thread),) = outcome  # type: ignore[misc]  # a pair, or the test fails here
+    (ran,) = outcome
+    assert isinstance(ran, tuple), ran
+    library, thread = cast("tuple[str, str]", ran)
     assert library == "asyncio"
     assert thread != threading.current_thread().name
 
@@ -482,7 +484,9 @@ def test_async_to_sync_while_the_run_shuts_down_runs_on_a_loop_of_its_own() -> N
 
     trio.run(main)
     assert done.is_set()
-    ((library, thread),) = outcome  # type: ignore[misc]  # a pair, or the test fails here
+    (ran,) = outcome
+    assert isinstance(ran, tuple), ran
+    library, thread = cast("tuple[str, str]", ran)
     # Not trio.Cancelled, raised in a thread outside the run: the coroutine had not
     # started, so it runs as it would once the run has finished.
     assert library == "asyncio"
