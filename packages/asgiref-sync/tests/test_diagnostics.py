@@ -63,6 +63,7 @@ async def test_a_thread_sensitive_call_waiting_for_its_lane_is_reported_with_the
     logger.addHandler(handler)
     entered, release = threading.Event(), threading.Event()
     answers: list[int] = []
+    dump = ""
 
     async def query() -> None:
         answers.append(await sync_to_async(quick_query)())

@@ -128,6 +128,7 @@ async def test_late_call_after_plain_context_exit_gets_a_thread() -> None:
     # (that one is back in the pool, and would be the next one handed out).
     go = anyio.Event()
     threads: list[threading.Thread] = []
+    context_thread: threading.Thread | None = None
 
     async def late() -> None:
         await go.wait()

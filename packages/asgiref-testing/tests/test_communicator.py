@@ -57,7 +57,11 @@ async def silent(scope: dict[str, Any], receive: Receive, send: Send) -> None:
 async def until_done(future: Any) -> None:
     """Wait for the application's task to end (on either backend), taking nothing from it."""
     done = anyio.Event()
-    future.add_done_callback(lambda _: done.set())
+
+    def set_done(_: object) -> None:
+        done.set()
+
+    future.add_done_callback(set_done)
     with anyio.fail_after(30):
         await done.wait()
 
