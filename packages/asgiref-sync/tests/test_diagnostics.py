@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import signal
@@ -13,6 +12,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
+import anyio.to_thread
 import pytest
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from asgiref.sync.diagnose import (
@@ -55,24 +56,28 @@ def quick_query() -> int:
     return 1
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio tasks directly
 @pytest.mark.usefixtures("diagnostics")
 async def test_a_thread_sensitive_call_waiting_for_its_lane_is_reported_with_the_holder() -> None:
     handler = _WarningSeen()
     logger = logging.getLogger("asgiref.sync")
     logger.addHandler(handler)
     entered, release = threading.Event(), threading.Event()
-    loop = asyncio.get_running_loop()
+    answers: list[int] = []
+    dump = ""
+
+    async def query() -> None:
+        answers.append(await sync_to_async(quick_query)())
+
     try:
-        async with ThreadSensitiveContext():
-            holder = asyncio.ensure_future(sync_to_async(stuck_view)(entered, release))
-            assert await loop.run_in_executor(None, entered.wait, 10)
-            waiter = asyncio.ensure_future(sync_to_async(quick_query)())
-            assert await loop.run_in_executor(None, handler.seen.wait, 10)
-            dump = dump_bridge_state()
-            release.set()
-            assert await waiter == 1
-            await holder
+        with anyio.fail_after(30):
+            async with ThreadSensitiveContext(), anyio.create_task_group() as group:
+                group.start_soon(sync_to_async(stuck_view), entered, release)
+                assert await anyio.to_thread.run_sync(entered.wait, 10)
+                group.start_soon(query)
+                assert await anyio.to_thread.run_sync(handler.seen.wait, 10)
+                dump = dump_bridge_state()
+                release.set()
+        assert answers == [1]
     finally:
         release.set()
         logger.removeHandler(handler)

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+import anyio
+import anyio.to_thread
 import pytest
 from asgiref.local import (
     Local,
@@ -22,13 +24,6 @@ from asgiref.local import (
 _T = TypeVar("_T")
 
 MISSING: Any = object()
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    # These tests drive asyncio tasks, loops and to_thread directly; Local under
-    # trio has its own tests in test_trio.py.
-    return "asyncio"
 
 
 def read(local: Local, name: str) -> Any:
@@ -340,24 +335,27 @@ def test_delete_only_affects_current_context() -> None:
 async def test_child_task_sees_values_at_creation_only() -> None:
     local = Local()
     local.value = "parent"
-    created = asyncio.Event()
-    parent_changed = asyncio.Event()
+    created = anyio.Event()
+    parent_changed = anyio.Event()
+    seen: list[tuple[Any, Any, Any]] = []
 
-    async def child() -> tuple[Any, Any, Any]:
+    async def child() -> None:
         seen_at_start = read(local, "value")
         created.set()
         await parent_changed.wait()
         seen_later = read(local, "value")
         local.value = "child"
         local.child_only = True
-        return seen_at_start, seen_later, read(local, "late")
+        seen.append((seen_at_start, seen_later, read(local, "late")))
 
-    task = asyncio.create_task(child())
-    await created.wait()
-    local.value = "parent again"
-    local.late = 1
-    parent_changed.set()
-    assert await task == ("parent", "parent", MISSING)
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as group:
+            group.start_soon(child)
+            await created.wait()
+            local.value = "parent again"
+            local.late = 1
+            parent_changed.set()
+    assert seen == [("parent", "parent", MISSING)]
     assert local.value == "parent again"
     assert read(local, "child_only") is MISSING
 
@@ -368,9 +366,10 @@ async def test_sibling_tasks_are_isolated() -> None:
     local.shared = "before"
     barrier_count = 20
     arrived = 0
-    all_arrived = asyncio.Event()
+    all_arrived = anyio.Event()
+    results: dict[int, tuple[int, Any]] = {}
 
-    async def worker(index: int) -> tuple[int, Any]:
+    async def worker(index: int) -> None:
         nonlocal arrived
         local.value = index
         del local.shared
@@ -378,14 +377,21 @@ async def test_sibling_tasks_are_isolated() -> None:
         if arrived == barrier_count:
             all_arrived.set()
         await all_arrived.wait()
-        return local.value, read(local, "shared")
+        results[index] = (local.value, read(local, "shared"))
 
-    results = await asyncio.gather(*(worker(i) for i in range(barrier_count)))
-    assert results == [(i, MISSING) for i in range(barrier_count)]
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as group:
+            for index in range(barrier_count):
+                group.start_soon(worker, index)
+    assert [results[i] for i in range(barrier_count)] == [
+        (i, MISSING) for i in range(barrier_count)
+    ]
     assert read(local, "value") is MISSING
     assert local.shared == "before"
 
 
+# asyncio.wait_for's own context rules (changed in 3.12) are what is checked.
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
 @pytest.mark.anyio
 async def test_wait_for_child_sees_parent_values() -> None:
     local = Local()
@@ -402,7 +408,26 @@ async def test_wait_for_child_sees_parent_values() -> None:
 
 
 @pytest.mark.anyio
-async def test_to_thread_and_executor_see_nothing() -> None:
+async def test_to_thread_sees_nothing() -> None:
+    local = Local()
+    local.value = 1
+
+    def worker() -> Any:
+        seen = read(local, "value")
+        local.value = 2
+        local.new = 3
+        return seen
+
+    # The backend's own worker threads (which run a copy of the caller's context).
+    assert await anyio.to_thread.run_sync(worker) is MISSING
+    assert local.value == 1
+    assert read(local, "new") is MISSING
+
+
+# asyncio's own thread helpers (asyncio.to_thread, loop.run_in_executor) are checked.
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+@pytest.mark.anyio
+async def test_asyncio_to_thread_and_executor_see_nothing() -> None:
     local = Local()
     local.value = 1
 
@@ -587,7 +612,6 @@ async def test_claim_in_a_worker_then_back_like_the_bridge() -> None:
     """The bridge's four claim points, played by hand around ``run_in_executor``."""
     local = Local()
     local.value = "caller"
-    loop = asyncio.get_running_loop()
     ctx = contextvars.copy_context()
 
     def func() -> Any:
@@ -596,7 +620,7 @@ async def test_claim_in_a_worker_then_back_like_the_bridge() -> None:
         local.value = "func"
         return seen
 
-    assert await loop.run_in_executor(None, ctx.run, func) == "caller"
+    assert await anyio.to_thread.run_sync(ctx.run, func) == "caller"
     # Copy the worker's context back into ours, then claim it here.
     for var, value in ctx.items():
         var.set(value)
@@ -649,18 +673,22 @@ def test_critical_sync_and_async_parts_of_a_thread_are_separate() -> None:
 async def test_critical_tasks_are_isolated_like_default_mode() -> None:
     local = Local(True)
     local.value = "parent"
-    ready = asyncio.Event()
+    ready = anyio.Event()
+    results: dict[int, tuple[Any, Any]] = {}
 
-    async def child(index: int) -> tuple[Any, Any]:
+    async def child(index: int) -> None:
         seen = read(local, "value")
         local.value = index
         await ready.wait()
-        return seen, local.value
+        results[index] = (seen, local.value)
 
-    tasks = [asyncio.create_task(child(i)) for i in range(5)]
-    await asyncio.sleep(0)
-    ready.set()
-    assert await asyncio.gather(*tasks) == [("parent", i) for i in range(5)]
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as group:
+            for index in range(5):
+                group.start_soon(child, index)
+            await anyio.wait_all_tasks_blocked()
+            ready.set()
+    assert [results[i] for i in range(5)] == [("parent", i) for i in range(5)]
     assert local.value == "parent"
 
 
@@ -674,7 +702,7 @@ async def test_critical_to_thread_sees_nothing() -> None:
         local.value = 2
         return seen, local.value
 
-    assert await asyncio.to_thread(worker) == (MISSING, 2)
+    assert await anyio.to_thread.run_sync(worker) == (MISSING, 2)
     assert local.value == 1
 
 
@@ -693,7 +721,7 @@ async def test_critical_values_stay_with_the_loop_thread() -> None:
     def other_thread() -> tuple[Any, Any]:
         return ctx.run(asyncio.run, elsewhere())
 
-    assert await asyncio.to_thread(other_thread) == (MISSING, "there")
+    assert await anyio.to_thread.run_sync(other_thread) == (MISSING, "there")
     assert local.value == "here"
     assert ctx.run(read, local, "value") == "here"
 

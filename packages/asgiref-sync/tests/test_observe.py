@@ -11,6 +11,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import pytest
 from asgiref.sync import SyncToAsync, ThreadSensitiveContext, async_to_sync, sync_to_async
 from asgiref.sync.observe import BridgeObserver, Hop, add_observer, observing, remove_observer
@@ -68,7 +70,8 @@ def _sync_name() -> str:
     return threading.current_thread().name
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio tasks directly
+# Checks hop.loop, the asyncio loop awaiting the call.
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_thread_sensitive_call_on_the_process_wide_thread() -> None:
     with observing(Recorder()) as recorder:
         worker = await sync_to_async(_sync_name)()
@@ -245,12 +248,13 @@ async def test_the_current_hop_does_not_leak_into_the_caller() -> None:
     assert second.parent is None
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio tasks directly
 @pytest.mark.parametrize("thread_sensitive", [True, False])
 async def test_a_thousand_concurrent_hops_each_have_every_event(thread_sensitive: bool) -> None:
     wrapper = sync_to_async(_sync_name, thread_sensitive=thread_sensitive)
     with observing(Recorder()) as recorder:
-        await asyncio.gather(*(wrapper() for _ in range(1000)))
+        async with anyio.create_task_group() as group:
+            for _ in range(1000):
+                group.start_soon(wrapper)
     assert len(recorder.hops) == 1000
     for hop_id in recorder.hops:
         assert recorder.kinds(hop_id) == FULL, hop_id
@@ -299,7 +303,6 @@ class EndSignalling(Recorder):
         self.ended.set()
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio tasks directly
 async def test_a_cancelled_caller_resumes_before_the_work_ends() -> None:
     entered = threading.Event()
     release = threading.Event()
@@ -309,19 +312,18 @@ async def test_a_cancelled_caller_resumes_before_the_work_ends() -> None:
         release.wait(10)
 
     recorder = EndSignalling()
-    with observing(recorder):
-        task = asyncio.ensure_future(sync_to_async(blocking, thread_sensitive=False)())
-        await asyncio.get_running_loop().run_in_executor(None, entered.wait, 10)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+    with observing(recorder), anyio.fail_after(30):
+        async with anyio.create_task_group() as group:
+            group.start_soon(sync_to_async(blocking, thread_sensitive=False))
+            assert await anyio.to_thread.run_sync(entered.wait, 10)
+            group.cancel_scope.cancel()
     # Removed meanwhile: the hop's own observers (taken when submitted) still hear its end.
     hop = _only_hop(recorder)
     assert recorder.kinds(hop.id) == ["submitted", "started", "resumed"]
     assert hop.cancelled
-    assert isinstance(hop.outcome_error, asyncio.CancelledError)
+    assert isinstance(hop.outcome_error, anyio.get_cancelled_exc_class())
     release.set()
-    assert await asyncio.get_running_loop().run_in_executor(None, recorder.ended.wait, 10)
+    assert await anyio.to_thread.run_sync(recorder.ended.wait, 10)
     assert recorder.kinds(hop.id) == ["submitted", "started", "resumed", "ended"]
 
 

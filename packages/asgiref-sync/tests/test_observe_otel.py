@@ -8,10 +8,10 @@ The context-token question of asgiref #534 is in test_context_token_534.py.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from typing import Any
 
+import anyio
 import pytest
 from asgiref.sync import ThreadSensitiveContext, async_to_sync, sync_to_async
 from asgiref.sync.observe import BridgeObserver, Hop, observing
@@ -169,20 +169,24 @@ async def test_a_failing_hop_records_its_exception(
     assert [event.name for event in span.events] == ["exception"]
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio tasks directly
 async def test_concurrent_requests_keep_their_own_traces(
     tracer: trace.Tracer, exporter: InMemorySpanExporter
 ) -> None:
     def view() -> str:
         return trace.get_current_span().get_span_context().trace_id.to_bytes(16, "big").hex()
 
-    async def request(n: int) -> tuple[str, str]:
+    results: list[tuple[str, str]] = []
+
+    async def request(n: int) -> None:
         with tracer.start_as_current_span(f"request {n}") as root:
             async with ThreadSensitiveContext():
                 seen = await sync_to_async(view)()
-            return root.get_span_context().trace_id.to_bytes(16, "big").hex(), seen
+            results.append((root.get_span_context().trace_id.to_bytes(16, "big").hex(), seen))
 
     with observing(OpenTelemetryBridgeObserver(tracer)):
-        results = await asyncio.gather(*(request(n) for n in range(20)))
+        async with anyio.create_task_group() as group:
+            for n in range(20):
+                group.start_soon(request, n)
+    assert len(results) == 20
     assert all(root == seen for root, seen in results)
     assert len(exporter.get_finished_spans()) == 40

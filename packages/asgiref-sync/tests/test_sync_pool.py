@@ -8,6 +8,7 @@ import sys
 import textwrap
 import threading
 
+import anyio
 import pytest
 from asgiref.sync import ThreadSensitiveContext, async_to_sync, sync_to_async
 
@@ -78,22 +79,34 @@ def test_concurrent_callers_never_share_a_loop() -> None:
     assert len({id(loop) for loop in loops}) == 3
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio tasks directly
 @pytest.mark.anyio
 async def test_lanes_reused_and_one_live_context_owns_one_thread(
     count_thread_starts: list[str],
 ) -> None:
-    async def request() -> threading.Thread:
+    async def request(threads: list[threading.Thread], all_entered: anyio.Event) -> None:
         async with ThreadSensitiveContext():
             first = await sync_to_async(threading.current_thread)()
+            threads.append(first)
+            if len(threads) == 8:
+                all_entered.set()
+            # Every context stays live until all eight have their thread.
+            await all_entered.wait()
             second = await sync_to_async(threading.current_thread)()
             assert first is second
-            return first
 
-    await asyncio.gather(*(request() for _ in range(8)))
+    async def eight_requests() -> list[threading.Thread]:
+        threads: list[threading.Thread] = []
+        all_entered = anyio.Event()
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as group:
+                for _ in range(8):
+                    group.start_soon(request, threads, all_entered)
+        return threads
+
+    await eight_requests()
     count_thread_starts.clear()
     for _ in range(5):
-        threads = await asyncio.gather(*(request() for _ in range(8)))
+        threads = await eight_requests()
         assert len(set(threads)) == len(threads)
     lanes_started = [name for name in count_thread_starts if "tsc-lane" in name]
     assert lanes_started == []

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import anyio
 import pytest
 from asgiref.local import Local
 from asgiref.sync import AsyncToSync, SyncToAsync, ThreadSensitiveContext, sync_to_async
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio tasks directly
 @pytest.mark.anyio
 async def test_exit_waits_for_queued_work() -> None:
     done: list[int] = []
@@ -21,12 +20,16 @@ async def test_exit_waits_for_queued_work() -> None:
         release.wait(10)
         done.append(i)
 
-    async with ThreadSensitiveContext():
-        tasks = [asyncio.create_task(sync_to_async(slow)(i)) for i in range(3)]
-        await asyncio.sleep(0)
-        release.set()
-    assert done == [0, 1, 2]
-    await asyncio.gather(*tasks)
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as group:
+            async with ThreadSensitiveContext():
+                for i in range(3):
+                    # The tasks copy the context here; one at a time, so they queue
+                    # their calls in this order (trio may run new tasks in any order).
+                    group.start_soon(sync_to_async(slow), i)
+                    await anyio.wait_all_tasks_blocked()
+                release.set()
+            assert done == [0, 1, 2]
 
 
 @pytest.mark.anyio
@@ -81,25 +84,29 @@ async def test_executor_context_errors_and_reuse() -> None:
         assert executor.submit(lambda: 3).result() == 3
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio tasks directly
 @pytest.mark.anyio
 async def test_tasks_outliving_an_executor_context_get_an_error() -> None:
     with ThreadPoolExecutor(max_workers=1) as executor:
-        go = asyncio.Event()
+        go = anyio.Event()
+        raised: list[BaseException] = []
 
         async def late() -> None:
             await go.wait()
-            await sync_to_async(lambda: None)()
+            try:
+                await sync_to_async(lambda: None)()
+            except RuntimeError as error:
+                raised.append(error)
 
-        async with ThreadSensitiveContext(executor=executor):
-            task = asyncio.create_task(late())
-        go.set()
-        with pytest.raises(
-            RuntimeError,
-            match=r"^ThreadSensitiveContext has exited\. Tasks created inside a context with "
-            r"an executor must finish before it exits\.$",
-        ):
-            await task
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as group:
+                async with ThreadSensitiveContext(executor=executor):
+                    group.start_soon(late)  # the task copies the context here
+                go.set()
+        (error,) = raised
+        assert str(error) == (
+            "ThreadSensitiveContext has exited. Tasks created inside a context with "
+            "an executor must finish before it exits."
+        )
 
 
 @pytest.mark.anyio
@@ -115,21 +122,24 @@ async def test_executor_context_restores_bridge_and_parent() -> None:
             assert inner not in SyncToAsync.context_to_thread_executor
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio tasks directly
 @pytest.mark.anyio
 async def test_late_call_after_plain_context_exit_gets_a_thread() -> None:
     # As published: a new thread, never the one the context's own calls ran on
     # (that one is back in the pool, and would be the next one handed out).
-    go = asyncio.Event()
+    go = anyio.Event()
+    threads: list[threading.Thread] = []
+    context_thread: threading.Thread | None = None
 
-    async def late() -> threading.Thread:
+    async def late() -> None:
         await go.wait()
-        return await sync_to_async(threading.current_thread)()
+        threads.append(await sync_to_async(threading.current_thread)())
 
-    async with ThreadSensitiveContext():
-        context_thread = await sync_to_async(threading.current_thread)()
-        task = asyncio.create_task(late())
-    go.set()
-    thread = await asyncio.wait_for(task, timeout=10)
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as group:
+            async with ThreadSensitiveContext():
+                context_thread = await sync_to_async(threading.current_thread)()
+                group.start_soon(late)  # the task copies the context here
+            go.set()
+    (thread,) = threads
     assert thread is not threading.current_thread()
     assert thread is not context_thread

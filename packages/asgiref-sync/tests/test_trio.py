@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import trio
@@ -444,3 +444,89 @@ def test_outside_any_event_loop_the_error_is_asyncios() -> None:
         coroutine.send(None)
     coroutine.close()
     assert _call_in_run(_thread) is not threading.current_thread()
+
+
+# ------------------------------------------- async_to_sync after its trio run stopped
+
+
+def _library_and_thread() -> tuple[str, str]:
+    """Run in a coroutine: which event loop library runs it, and in which thread."""
+    import sniffio
+
+    return sniffio.current_async_library(), threading.current_thread().name
+
+
+async def _where_it_ran() -> tuple[str, str]:
+    return _library_and_thread()
+
+
+def _abandoned_worker(
+    started: threading.Event, go_on: threading.Event, outcome: list[object], done: threading.Event
+) -> None:
+    """A sync_to_async function whose await is abandoned; it calls async_to_sync later."""
+    started.set()
+    assert go_on.wait(30)
+    try:
+        outcome.append(async_to_sync(_where_it_ran)())
+    except BaseException as error:
+        outcome.append(error)
+    finally:
+        done.set()
+
+
+async def _abandon_a_call(
+    started: threading.Event, go_on: threading.Event, outcome: list[object], done: threading.Event
+) -> None:
+    """Start ``_abandoned_worker`` in a worker thread, then cancel the await on it."""
+    async with trio.open_nursery() as nursery:
+
+        async def call() -> None:
+            await sync_to_async(_abandoned_worker, thread_sensitive=False)(
+                started, go_on, outcome, done
+            )
+
+        nursery.start_soon(call)
+        assert await trio.to_thread.run_sync(started.wait, 30)
+        nursery.cancel_scope.cancel()  # the function goes on, unobserved
+
+
+def test_async_to_sync_after_the_run_finished_runs_on_a_loop_of_its_own() -> None:
+    started, go_on, done = threading.Event(), threading.Event(), threading.Event()
+    outcome: list[object] = []
+    trio.run(_abandon_a_call, started, go_on, outcome, done)
+    go_on.set()  # the trio run has returned
+    assert done.wait(30)
+    (ran,) = outcome
+    assert isinstance(ran, tuple), ran
+    library, thread = cast("tuple[str, str]", ran)
+    assert library == "asyncio"
+    assert thread != threading.current_thread().name
+
+
+def test_async_to_sync_while_the_run_shuts_down_runs_on_a_loop_of_its_own() -> None:
+    # The run's main task has returned and trio is cancelling its system tasks: one
+    # of them holds the shutdown open while the abandoned thread calls async_to_sync.
+    started, go_on, done = threading.Event(), threading.Event(), threading.Event()
+    outcome: list[object] = []
+
+    async def holds_the_shutdown_open() -> None:
+        try:
+            await trio.sleep_forever()
+        finally:
+            with trio.CancelScope(shield=True):
+                go_on.set()
+                assert await trio.to_thread.run_sync(done.wait, 30)
+
+    async def main() -> None:
+        trio.lowlevel.spawn_system_task(holds_the_shutdown_open)
+        await _abandon_a_call(started, go_on, outcome, done)
+
+    trio.run(main)
+    assert done.is_set()
+    (ran,) = outcome
+    assert isinstance(ran, tuple), ran
+    library, thread = cast("tuple[str, str]", ran)
+    # Not trio.Cancelled, raised in a thread outside the run: the coroutine had not
+    # started, so it runs as it would once the run has finished.
+    assert library == "asyncio"
+    assert thread == "asgiref-trio-late-call"

@@ -13,6 +13,7 @@ import asyncio
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+import anyio
 import pytest
 from asgiref.testing import ApplicationCommunicator
 from starlette.applications import Starlette
@@ -181,10 +182,9 @@ async def test_subclass_sees_application_errors_through_its_overrides() -> None:
     assert communicator.calls == ["send_input", "receive_output"]
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_subclass_timeout_is_the_builtin_timeout_error() -> None:
     async def silent(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        await asyncio.Event().wait()
+        await anyio.sleep_forever()
 
     communicator = WebsocketCommunicator(silent, "/")
     with pytest.raises((TimeoutError, asyncio.TimeoutError)):

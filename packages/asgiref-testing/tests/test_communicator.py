@@ -9,6 +9,8 @@ import inspect
 import sys
 from typing import Any
 
+import anyio
+import anyio.lowlevel
 import pytest
 from asgiref.testing import ApplicationCommunicator
 
@@ -49,7 +51,25 @@ async def ends_after_one_message(scope: dict[str, Any], receive: Receive, send: 
 
 
 async def silent(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-    await asyncio.Event().wait()
+    await anyio.sleep_forever()
+
+
+async def until_done(future: Any) -> None:
+    """Wait for the application's task to end (on either backend), taking nothing from it."""
+    done = anyio.Event()
+
+    def set_done(_: object) -> None:
+        done.set()
+
+    future.add_done_callback(set_done)
+    with anyio.fail_after(30):
+        await done.wait()
+
+
+async def once_the_others_wait() -> None:
+    """Return once every other task is blocked (started tasks are then waiting)."""
+    with anyio.fail_after(30):
+        await anyio.wait_all_tasks_blocked()
 
 
 # --------------------------------------------------------------------------- construction
@@ -101,9 +121,8 @@ async def test_subclass_setting_scope_before_init_keeps_it() -> None:
     assert communicator.scope == {"type": "custom", "set": "by subclass"}
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_application_starts_lazily_on_first_use() -> None:
-    started = asyncio.Event()
+    started = anyio.Event()
 
     async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         started.set()
@@ -111,18 +130,18 @@ async def test_application_starts_lazily_on_first_use() -> None:
 
     communicator = ApplicationCommunicator(app, SCOPE)
     for _ in range(3):
-        await asyncio.sleep(0)
+        await anyio.lowlevel.checkpoint()
     assert not started.is_set()
     assert attribute(communicator, "_future") is None
     assert await communicator.receive_nothing(0)
-    await asyncio.wait_for(started.wait(), 1)
+    with anyio.fail_after(30):
+        await started.wait()
     communicator.stop()
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 @pytest.mark.parametrize("first_use", ["send_input", "receive_output", "receive_nothing", "wait"])
 async def test_each_method_starts_the_application(first_use: str) -> None:
-    started = asyncio.Event()
+    started = anyio.Event()
 
     async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         started.set()
@@ -140,7 +159,8 @@ async def test_each_method_starts_the_application(first_use: str) -> None:
         await communicator.wait(0.01)
     assert attribute(communicator, "_future") is not None
     if not communicator.future.done():
-        await asyncio.wait_for(started.wait(), 1)
+        with anyio.fail_after(30):
+            await started.wait()
     assert started.is_set()
     communicator.stop(exceptions=False)
 
@@ -179,21 +199,19 @@ async def test_application_runs_in_a_fresh_empty_context() -> None:
 # --------------------------------------------------------------------------- send_input
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_send_input_reraises_the_application_exception() -> None:
     communicator = ApplicationCommunicator(raises_on_first_message(ValueError("broken")), SCOPE)
     # The application has not run yet, so it cannot have failed.
     await communicator.send_input({"type": "first"})
-    await asyncio.wait({communicator.future})
+    await until_done(communicator.future)
     with pytest.raises(ValueError, match="broken"):
         await communicator.send_input({"type": "second"})
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_send_input_raises_cancelled_error_for_a_cancelled_application() -> None:
     communicator = ApplicationCommunicator(echo, SCOPE)
     communicator.future.cancel()
-    await asyncio.wait({communicator.future})
+    await until_done(communicator.future)
     with pytest.raises(asyncio.CancelledError):
         await communicator.send_input({"type": "x"})
 
@@ -220,11 +238,10 @@ async def test_receive_output_returns_messages_in_order() -> None:
         }
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_receive_output_returns_output_queued_before_a_normal_finish() -> None:
     communicator = ApplicationCommunicator(ends_after_one_message, SCOPE)
     await communicator.send_input({"type": "one"})
-    await asyncio.wait({communicator.future})
+    await until_done(communicator.future)
     assert await communicator.receive_output() == {"type": "reply", "got": {"type": "one"}}
 
 
@@ -234,7 +251,7 @@ def sends_then_fails(*, steps_between: int) -> Any:
     async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         await receive()
         for _ in range(steps_between):
-            await asyncio.sleep(0)
+            await anyio.lowlevel.checkpoint()
         await send({"type": "first"})
         await send({"type": "second"})
         raise KeyError("failed after sending")
@@ -255,15 +272,13 @@ async def receive_all_then_the_failure(communicator: ApplicationCommunicator) ->
 # Deviation from the published asgiref, which raises the exception first and so loses
 # the messages: a test needs the last response to see why the application failed.
 @pytest.mark.ours_only("testing-output-before-failure")
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_output_sent_before_a_failure_is_received_before_the_exception() -> None:
     communicator = ApplicationCommunicator(sends_then_fails(steps_between=0), SCOPE)
     await communicator.send_input({"type": "go"})
-    await asyncio.wait({communicator.future})
+    await until_done(communicator.future)
     await receive_all_then_the_failure(communicator)
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 @pytest.mark.parametrize("steps_between", [0, 1, 5])
 @pytest.mark.ours_only("testing-output-before-failure")
 async def test_output_sent_before_a_failure_while_receiving_comes_first(steps_between: int) -> None:
@@ -281,26 +296,30 @@ async def test_receive_output_raises_an_exception_raised_while_waiting() -> None
         await communicator.receive_output(timeout=30)
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_no_timeout_waits_for_late_output() -> None:
-    release = asyncio.Event()
+    release = anyio.Event()
 
     async def late(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         await release.wait()
         await send({"type": "late"})
 
     communicator = ApplicationCommunicator(late, SCOPE)
-    receiving = asyncio.ensure_future(communicator.receive_output(timeout=None))
-    waiting = asyncio.ensure_future(communicator.wait(timeout=None))
-    await asyncio.sleep(0)
-    assert not receiving.done()
-    release.set()
-    assert await receiving == {"type": "late"}
-    await waiting
+    received: list[Any] = []
+
+    async def receive() -> None:
+        received.append(await communicator.receive_output(timeout=None))
+
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as group:
+            group.start_soon(receive)
+            group.start_soon(communicator.wait, None)
+            await once_the_others_wait()
+            assert received == []
+            release.set()
+    assert received == [{"type": "late"}]
     assert communicator.future.done()
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_receive_output_timeout_cancels_the_application() -> None:
     communicator = ApplicationCommunicator(silent, SCOPE)
     with pytest.raises(EXPECTED_TIMEOUT):
@@ -308,7 +327,6 @@ async def test_receive_output_timeout_cancels_the_application() -> None:
     assert communicator.future.cancelled()
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_receive_output_timeout_is_the_builtin_timeout_error() -> None:
     communicator = ApplicationCommunicator(silent, SCOPE)
     with pytest.raises(EXPECTED_TIMEOUT) as caught:
@@ -330,12 +348,11 @@ async def test_receive_output_timeout_after_a_normal_finish() -> None:
     assert not communicator.future.cancelled()
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_exception_raised_while_being_cancelled_wins_over_the_timeout() -> None:
     async def converts(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         try:
             await receive()
-        except asyncio.CancelledError:
+        except anyio.get_cancelled_exc_class():
             raise RuntimeError("cleanup failed") from None
 
     communicator = ApplicationCommunicator(converts, SCOPE)
@@ -343,7 +360,8 @@ async def test_exception_raised_while_being_cancelled_wins_over_the_timeout() ->
         await communicator.receive_output(timeout=0.01)
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
+# Counts the asyncio loop's timers (call_at/call_later); trio has no such hook.
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_receive_output_with_output_waiting_arms_no_timer(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -386,7 +404,8 @@ def count_timers(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 
 @pytest.mark.ours_only("testing-one-pass-before-timer")
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
+# Counts the asyncio loop's timers (call_at/call_later); trio has no such hook.
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_a_reply_within_one_loop_pass_arms_no_timer(monkeypatch: pytest.MonkeyPatch) -> None:
     # The way tests call it: send_input, then receive_output at once.  Speed matters
     # here (see benchmarks/bench_testing.py); a timer per message is most of the cost.
@@ -400,12 +419,11 @@ async def test_a_reply_within_one_loop_pass_arms_no_timer(monkeypatch: pytest.Mo
     communicator.stop()
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_a_slower_reply_is_still_awaited_under_the_timeout() -> None:
     async def slow_echo(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         message = await receive()
         for _ in range(5):
-            await asyncio.sleep(0)
+            await anyio.lowlevel.checkpoint()
         await send(message)
 
     communicator = ApplicationCommunicator(slow_echo, SCOPE)
@@ -424,12 +442,11 @@ async def test_zero_timeout_does_not_let_the_application_run_first() -> None:
     assert communicator.future.cancelled()
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_a_message_of_none_is_returned_like_any_other() -> None:
     async def sends_none(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         await receive()
         for _ in range(3):
-            await asyncio.sleep(0)
+            await anyio.lowlevel.checkpoint()
         await send(None)
 
     communicator = ApplicationCommunicator(sends_none, SCOPE)
@@ -438,81 +455,113 @@ async def test_a_message_of_none_is_returned_like_any_other() -> None:
     await communicator.wait()
 
 
-def answers_on_demand() -> tuple[Any, asyncio.Event]:
-    """An application that echoes each input only once the test sets the event."""
-    answer = asyncio.Event()
+def answers_on_demand() -> tuple[Any, anyio.Semaphore]:
+    """An application that echoes each input only once the test releases the semaphore."""
+    answer = anyio.Semaphore(0)
 
     async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         while True:
             message = await receive()
-            await answer.wait()
-            answer.clear()
+            await answer.acquire()
             await send(message)
 
     return app, answer
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
+async def receive_answered(
+    communicator: ApplicationCommunicator, answer: anyio.Semaphore, timeout: float
+) -> Any:
+    """receive_output(timeout) whose reply is released only once the receiver waits."""
+    received: list[Any] = []
+
+    async def receive() -> None:
+        received.append(await communicator.receive_output(timeout=timeout))
+
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as group:
+            group.start_soon(receive)
+            await once_the_others_wait()
+            answer.release()
+    return received[0]
+
+
 async def test_a_shorter_timeout_after_a_longer_wait_still_expires() -> None:
     # Waits share one timer set for the earliest deadline: a later, shorter wait must
     # bring it forward.
     app, answer = answers_on_demand()
     communicator = ApplicationCommunicator(app, SCOPE)
     await communicator.send_input({"type": "one"})
-    receiving = asyncio.ensure_future(communicator.receive_output(timeout=60))
-    await asyncio.sleep(0)
-    answer.set()
-    assert await receiving == {"type": "one"}
+    assert await receive_answered(communicator, answer, timeout=60) == {"type": "one"}
     await communicator.send_input({"type": "unanswered"})
-    with pytest.raises(EXPECTED_TIMEOUT):
-        await asyncio.wait_for(communicator.receive_output(timeout=0.01), 30)
+    with anyio.fail_after(30), pytest.raises(EXPECTED_TIMEOUT):
+        await communicator.receive_output(timeout=0.01)
     assert communicator.future.cancelled()
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_a_longer_timeout_after_a_shorter_wait_still_expires() -> None:
     # The timer of an answered short wait rings for nobody and is set again for the
     # deadline of the wait under way.
     app, answer = answers_on_demand()
     communicator = ApplicationCommunicator(app, SCOPE)
     await communicator.send_input({"type": "one"})
-    receiving = asyncio.ensure_future(communicator.receive_output(timeout=0.01))
-    await asyncio.sleep(0)
-    answer.set()
-    assert await receiving == {"type": "one"}
+    # Long enough that the reply, released as soon as the receiver waits, comes first.
+    assert await receive_answered(communicator, answer, timeout=1.0) == {"type": "one"}
     await communicator.send_input({"type": "unanswered"})
-    with pytest.raises(EXPECTED_TIMEOUT):
-        await asyncio.wait_for(communicator.receive_output(timeout=0.05), 30)
+    with anyio.fail_after(30), pytest.raises(EXPECTED_TIMEOUT):
+        await communicator.receive_output(timeout=1.2)
 
 
 @pytest.mark.ours_only("testing-concurrent-receivers")
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_concurrent_receivers_each_keep_their_own_timeout() -> None:
     communicator = ApplicationCommunicator(silent, SCOPE)
-    patient = asyncio.ensure_future(communicator.receive_output(timeout=60))
-    await asyncio.sleep(0)
-    with pytest.raises(EXPECTED_TIMEOUT):
-        await asyncio.wait_for(communicator.receive_output(timeout=0.01), 30)
+    patient_ended_with: list[type[BaseException]] = []
+
+    async def patient() -> None:
+        # On both backends the application's cancellation surfaces as asyncio's
+        # CancelledError (ApplicationCommunicator.future reports it so under trio too).
+        try:
+            await communicator.receive_output(timeout=60)
+        except asyncio.CancelledError as error:
+            patient_ended_with.append(type(error))
+
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as group:
+            group.start_soon(patient)
+            await once_the_others_wait()
+            with pytest.raises(EXPECTED_TIMEOUT):
+                await communicator.receive_output(timeout=0.01)
     # The impatient one cancelled the application, which ends the other wait at once
     # (the published asgiref would wait out the 60 s: it does not watch the application).
-    with pytest.raises(asyncio.CancelledError):
-        await asyncio.wait_for(patient, 30)
+    assert patient_ended_with == [asyncio.CancelledError]
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_concurrent_receivers_are_served_in_order() -> None:
     app, answer = answers_on_demand()
     communicator = ApplicationCommunicator(app, SCOPE)
-    receivers = [asyncio.ensure_future(communicator.receive_output(timeout=30)) for _ in range(3)]
-    for number in range(3):
-        await communicator.send_input({"type": "n", "n": number})
-        answer.set()
-        await asyncio.wait_for(asyncio.wait({receivers[number]}), 30)
-    assert [receiver.result()["n"] for receiver in receivers] == [0, 1, 2]
+    received: dict[int, Any] = {}
+    served = [anyio.Event() for _ in range(3)]
+
+    async def receiver(place: int) -> None:
+        received[place] = await communicator.receive_output(timeout=30)
+        served[place].set()
+
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as group:
+            for place in range(3):
+                # One at a time, so they start waiting in this order (trio may
+                # otherwise run tasks started together in any order).
+                group.start_soon(receiver, place)
+                await once_the_others_wait()
+            for number in range(3):
+                await communicator.send_input({"type": "n", "n": number})
+                answer.release()
+                await served[number].wait()
+    assert [received[place]["n"] for place in range(3)] == [0, 1, 2]
     communicator.stop()
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
+# Task.cancelling() is asyncio's own bookkeeping; trio has no counterpart.
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_handled_timeout_leaves_the_callers_cancelling_count_unchanged() -> None:
     if sys.version_info < (3, 11):
         pytest.skip("Task.cancelling() is new in 3.11")
@@ -529,7 +578,7 @@ async def test_handled_timeout_leaves_the_callers_cancelling_count_unchanged() -
         assert task.cancelling() == before
 
 
-def started_echo(started: asyncio.Event) -> Any:
+def started_echo(started: anyio.Event) -> Any:
     async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         started.set()
         await echo(scope, receive, send)
@@ -537,44 +586,60 @@ def started_echo(started: asyncio.Event) -> Any:
     return app
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_cancelling_the_caller_propagates_and_keeps_the_application() -> None:
-    started = asyncio.Event()
+    started = anyio.Event()
     communicator = ApplicationCommunicator(started_echo(started), SCOPE)
-    receiving = asyncio.ensure_future(communicator.receive_output(timeout=30))
-    # The application only starts once receive_output has begun its wait.
-    await started.wait()
-    receiving.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await receiving
+    cancelled: list[bool] = []
+
+    async def receive(scope: anyio.CancelScope) -> None:
+        with scope:
+            try:
+                await communicator.receive_output(timeout=30)
+            except anyio.get_cancelled_exc_class():
+                cancelled.append(True)
+                raise
+
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as group:
+            scope = anyio.CancelScope()
+            group.start_soon(receive, scope)
+            # The application only starts once receive_output has begun its wait.
+            await started.wait()
+            scope.cancel()
+    assert cancelled == [True]
     assert not communicator.future.done()
     await communicator.send_input({"type": "still alive"})
     assert (await communicator.receive_output())["got"] == {"type": "still alive"}
     communicator.stop()
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 @pytest.mark.parametrize("steps_before_cancel", range(6))
 async def test_no_message_is_lost_when_the_caller_is_cancelled(steps_before_cancel: int) -> None:
     # Cancel the waiting receiver at every point of the hand-over of one message: the
     # message is either returned or still in the queue afterwards, never dropped.
     communicator = ApplicationCommunicator(silent, SCOPE)
-    receiving = asyncio.ensure_future(communicator.receive_output(timeout=30))
-    await asyncio.sleep(0)
-    communicator.output_queue.put_nowait({"type": "precious"})
-    communicator.output_queue.put_nowait({"type": "next"})
-    for _ in range(steps_before_cancel):
-        await asyncio.sleep(0)
-    receiving.cancel()
-    await asyncio.wait({receiving})
+    received: list[Any] = []
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as group:
+
+            async def receive() -> None:
+                received.append(await communicator.receive_output(timeout=30))
+
+            group.start_soon(receive)
+            await once_the_others_wait()
+            communicator.output_queue.put_nowait({"type": "precious"})
+            communicator.output_queue.put_nowait({"type": "next"})
+            for _ in range(steps_before_cancel):
+                await anyio.lowlevel.checkpoint()
+            group.cancel_scope.cancel()
     remaining: list[str] = []
     while not communicator.output_queue.empty():
         remaining.append(communicator.output_queue.get_nowait()["type"])
-    if receiving.cancelled():
-        assert remaining == ["precious", "next"]
-    else:
-        assert receiving.result() == {"type": "precious"}
+    if received:
+        assert received == [{"type": "precious"}]
         assert remaining == ["next"]
+    else:
+        assert remaining == ["precious", "next"]
     communicator.stop()
 
 
@@ -604,11 +669,10 @@ async def test_receive_nothing_is_true_after_a_normal_exit() -> None:
     assert await communicator.receive_nothing(timeout=0.01) is True
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_receive_nothing_raises_the_application_exception() -> None:
     communicator = ApplicationCommunicator(raises_on_first_message(OSError("gone")), SCOPE)
     await communicator.send_input({"type": "x"})
-    await asyncio.wait({communicator.future})
+    await until_done(communicator.future)
     with pytest.raises(OSError, match="gone"):
         await communicator.receive_nothing()
 
@@ -630,26 +694,23 @@ async def test_wait_propagates_the_application_exception() -> None:
         await communicator.wait()
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_wait_swallows_a_cancelled_application() -> None:
     communicator = ApplicationCommunicator(silent, SCOPE)
     communicator.future.cancel()
     await communicator.wait()  # returns, raising nothing
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_wait_timeout_cancels_the_application_and_returns_none() -> None:
     communicator = ApplicationCommunicator(silent, SCOPE)
     await communicator.wait(timeout=0.01)  # returns, raising nothing
     assert communicator.future.cancelled()
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_wait_timeout_propagates_an_exception_the_cancellation_caused() -> None:
     async def converts(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         try:
-            await asyncio.Event().wait()
-        except asyncio.CancelledError:
+            await anyio.sleep_forever()
+        except anyio.get_cancelled_exc_class():
             raise ConnectionError("closing failed") from None
 
     communicator = ApplicationCommunicator(converts, SCOPE)
@@ -658,17 +719,28 @@ async def test_wait_timeout_propagates_an_exception_the_cancellation_caused() ->
 
 
 @pytest.mark.ours_only("testing-wait-cancellation")
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_cancelling_wait_cancels_the_application_and_propagates() -> None:
     # Deliberate difference from the published asgiref, which swallows the caller's
     # cancellation here: a cancelled task must see its CancelledError.
-    started = asyncio.Event()
+    started = anyio.Event()
     communicator = ApplicationCommunicator(started_echo(started), SCOPE)
-    waiting = asyncio.ensure_future(communicator.wait(timeout=30))
-    await started.wait()
-    waiting.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await waiting
+    cancelled: list[bool] = []
+
+    async def wait(scope: anyio.CancelScope) -> None:
+        with scope:
+            try:
+                await communicator.wait(timeout=30)
+            except anyio.get_cancelled_exc_class():
+                cancelled.append(True)
+                raise
+
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as group:
+            scope = anyio.CancelScope()
+            group.start_soon(wait, scope)
+            await started.wait()
+            scope.cancel()
+    assert cancelled == [True]
     assert communicator.future.cancelled()
 
 
@@ -681,22 +753,20 @@ def test_stop_without_a_started_application_does_nothing() -> None:
     assert attribute(communicator, "_future") is None
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_stop_cancels_a_running_application_without_waiting() -> None:
     communicator = ApplicationCommunicator(silent, SCOPE)
     future = communicator.future
-    await asyncio.sleep(0)
+    await anyio.lowlevel.checkpoint()
     communicator.stop()
     assert not future.done()  # cancellation requested, not yet processed
-    await asyncio.wait({future})
+    await until_done(future)
     assert future.cancelled()
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_stop_reraises_a_finished_applications_exception_only_if_asked() -> None:
     communicator = ApplicationCommunicator(raises_on_first_message(ValueError("x")), SCOPE)
     await communicator.send_input({"type": "go"})
-    await asyncio.wait({communicator.future})
+    await until_done(communicator.future)
     communicator.stop(exceptions=False)
     with pytest.raises(ValueError, match="x"):
         communicator.stop()
@@ -704,14 +774,13 @@ async def test_stop_reraises_a_finished_applications_exception_only_if_asked() -
         communicator.stop(exceptions=True)
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_dropping_a_communicator_cancels_its_application() -> None:
     communicator = ApplicationCommunicator(silent, SCOPE)
     future = communicator.future
-    await asyncio.sleep(0)
+    await anyio.lowlevel.checkpoint()
     del communicator
     gc.collect()
-    await asyncio.wait({future}, timeout=5)
+    await until_done(future)
     assert future.cancelled()
 
 
@@ -721,7 +790,7 @@ def test_dropping_a_communicator_after_its_loop_closed_is_silent() -> None:
 
     async def start(started: ApplicationCommunicator) -> None:
         started.future  # noqa: B018 - starts the application
-        await asyncio.sleep(0)
+        await anyio.lowlevel.checkpoint()
 
     loop.run_until_complete(start(communicator))
     future = communicator.future

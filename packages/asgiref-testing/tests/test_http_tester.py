@@ -6,6 +6,8 @@ import asyncio
 import sys
 from typing import Any
 
+import anyio
+import anyio.lowlevel
 import pytest
 from asgiref.testing import HttpResponse, HttpTester, ProtocolViolation
 
@@ -132,9 +134,8 @@ async def test_explicit_host_and_query_string_are_kept() -> None:
     assert "state" not in scopes[0]
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_stream_yields_chunks_as_the_application_sends_them() -> None:
-    next_chunk = asyncio.Event()
+    next_chunk = anyio.Event()
     events: list[dict[str, Any]] = []
 
     async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
@@ -161,9 +162,8 @@ async def test_stream_yields_chunks_as_the_application_sends_them() -> None:
     assert events == [{"type": "http.disconnect"}]
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_leaving_a_stream_early_disconnects_the_client() -> None:
-    disconnected = asyncio.Event()
+    disconnected = anyio.Event()
 
     async def endless(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         await read_body(receive)
@@ -172,12 +172,13 @@ async def test_leaving_a_stream_early_disconnects_the_client() -> None:
         async def produce() -> None:
             while True:
                 await send({"type": "http.response.body", "body": b"tick", "more_body": True})
-                await asyncio.sleep(0)
+                await anyio.lowlevel.checkpoint()
 
-        producer = asyncio.ensure_future(produce())
-        assert await receive() == {"type": "http.disconnect"}
-        disconnected.set()
-        producer.cancel()
+        async with anyio.create_task_group() as group:
+            group.start_soon(produce)
+            assert await receive() == {"type": "http.disconnect"}
+            disconnected.set()
+            group.cancel_scope.cancel()
 
     async with HttpTester(endless).stream("GET", "/") as response:
         async for chunk in response:
@@ -237,12 +238,12 @@ async def test_application_error_after_the_response_propagates() -> None:
 
 
 async def test_error_in_the_test_block_wins_and_stops_the_application() -> None:
-    stopped = asyncio.Event()
+    stopped = anyio.Event()
 
     async def slow(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200})
         try:
-            await asyncio.Event().wait()
+            await anyio.sleep_forever()
         finally:
             stopped.set()
 
@@ -252,10 +253,9 @@ async def test_error_in_the_test_block_wins_and_stops_the_application() -> None:
     assert stopped.is_set()
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_silent_application_times_out() -> None:
     async def silent(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-        await asyncio.Event().wait()
+        await anyio.sleep_forever()
 
     with pytest.raises(EXPECTED_TIMEOUT):
         await HttpTester(silent, timeout=0.02).get("/")

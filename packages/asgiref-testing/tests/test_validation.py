@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import math
 import tempfile
 from collections.abc import Sequence
 from typing import Any, cast
 
+import anyio
 import pytest
 from asgiref.testing import ApplicationCommunicator, ProtocolViolation
 
@@ -928,23 +928,34 @@ def test_bad_scope_is_not_checked_without_validation() -> None:
     ApplicationCommunicator(scripted([]), http_scope(method="get"))
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_violation_wakes_a_waiting_receiver_at_once() -> None:
-    proceed = asyncio.Event()
+    proceed = anyio.Event()
 
     async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         await proceed.wait()
         try:
             await send({"type": "http.response.start", "status": 200, "headers": [(b"X", b"y")]})
         except ProtocolViolation:
-            await asyncio.Event().wait()  # swallowed, and the app hangs on
+            await anyio.sleep_forever()  # swallowed, and the app hangs on
 
     communicator = ApplicationCommunicator(app, http_scope(), validate=True)
-    receiving = asyncio.ensure_future(communicator.receive_output(timeout=30))
-    await asyncio.sleep(0)
-    proceed.set()
-    with pytest.raises(ProtocolViolation, match="lower-case"):
-        await asyncio.wait_for(receiving, 5)
+    raised: list[ProtocolViolation] = []
+
+    async def receive() -> None:
+        try:
+            await communicator.receive_output(timeout=30)
+        except ProtocolViolation as violation:
+            raised.append(violation)
+
+    # Well before the receiver's own 30 s timeout.
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as group:
+            group.start_soon(receive)
+            with anyio.fail_after(5):
+                await anyio.wait_all_tasks_blocked()
+            proceed.set()
+    assert len(raised) == 1
+    assert "lower-case" in str(raised[0])
     communicator.stop()
 
 
@@ -1009,7 +1020,6 @@ RETURNS: list[tuple[str, dict[str, Any], list[dict[str, Any]], list[Step], str]]
     ("scope", "inputs", "script", "rule"),
     [pytest.param(*case[1:], id=case[0]) for case in RETURNS],
 )
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_returning_with_the_protocol_unfinished(
     scope: dict[str, Any], inputs: list[dict[str, Any]], script: list[Step], rule: str
 ) -> None:
@@ -1017,8 +1027,8 @@ async def test_returning_with_the_protocol_unfinished(
     for message in inputs:
         await communicator.send_input(message)
     # Raised at once, not after the (long) timeout, and before any queued output.
-    with pytest.raises(ProtocolViolation) as caught:
-        await asyncio.wait_for(communicator.receive_output(timeout=30), 5)
+    with anyio.fail_after(5), pytest.raises(ProtocolViolation) as caught:
+        await communicator.receive_output(timeout=30)
     assert str(caught.value) == f"ASGI protocol violation: {rule}"
     assert caught.value.index is None
     with pytest.raises(ProtocolViolation):

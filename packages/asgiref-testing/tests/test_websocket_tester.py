@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import anyio
 import pytest
 from asgiref.testing import (
     ProtocolViolation,
@@ -217,10 +218,9 @@ async def test_a_single_string_subprotocol_is_one_offer() -> None:
     assert scope["subprotocols"] == ["graphql-ws"]
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_silent_application_times_out_on_connect() -> None:
     async def silent(scope: dict[str, Any], receive: Receive, send: Send) -> None:
-        await asyncio.Event().wait()
+        await anyio.sleep_forever()
 
     with pytest.raises((TimeoutError, asyncio.TimeoutError)):
         async with WebSocketTester(silent, timeout=0.02).connect("/"):

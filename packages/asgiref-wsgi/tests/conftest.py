@@ -9,6 +9,7 @@ import pytest
 # be imported there; each maps to the DEVIATIONS.md entry that explains why it is ours only.
 OURS_ONLY_MODULES: dict[str, str] = {
     "test_hypercorn_trio.py": "sync-trio",
+    "test_trio_cancellation.py": "sync-trio",
     "test_asgi_to_wsgi.py": "wsgi-asgi-to-wsgi",
     "test_asgi_to_wsgi_servers.py": "wsgi-asgi-to-wsgi",
 }

@@ -6,12 +6,13 @@ package: ``cd /tmp && /opt/pub312/bin/python -m pytest -p anyio <this file>``.
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import threading
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+import anyio
+import anyio.lowlevel
 import pytest
 from asgiref.local import Local
 from asgiref.sync import ThreadSensitiveContext, async_to_sync
@@ -25,12 +26,6 @@ StartResponse = Callable[..., Any]
 Message = dict[str, Any]
 # Wait bound for what must happen promptly; reaching it means a bug, not slowness.
 PATIENCE = 10
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    # The adapter hands work between threads and an asyncio loop.
-    return "asyncio"
 
 
 def scope(method: str = "GET", headers: list[tuple[bytes, bytes]] | None = None) -> Message:
@@ -67,7 +62,7 @@ async def serve(app: Any, incoming: list[Message]) -> list[Message]:
     async def receive() -> Message:
         if incoming:
             return incoming.pop(0)
-        await asyncio.Event().wait()
+        await anyio.sleep_forever()
         raise AssertionError("unreachable")
 
     async def send(message: Message) -> None:
@@ -121,22 +116,23 @@ async def test_the_application_sees_the_callers_locals_and_context_and_they_flow
 
 
 async def test_async_to_sync_in_the_application_runs_on_the_servers_loop() -> None:
-    server_loop = asyncio.get_running_loop()
+    server_loop = anyio.lowlevel.current_token()
     # Something bound to the server's loop, like a connection pool made at startup.
-    queue: asyncio.Queue[str] = asyncio.Queue()
-    loops: list[asyncio.AbstractEventLoop] = []
+    sending, receiving = anyio.create_memory_object_stream[str](1)
+    loops: list[object] = []
 
     async def use_the_pool() -> None:
-        loops.append(asyncio.get_running_loop())
-        await queue.put("used from the application")
+        loops.append(anyio.lowlevel.current_token())
+        await sending.send("used from the application")
 
     def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         async_to_sync(use_the_pool)()
         return hello(environ, start_response)
 
-    assert await serve(WsgiToAsgi(app), [{"type": "http.request"}]) == RESPONSE
-    assert loops == [server_loop]
-    assert queue.get_nowait() == "used from the application"
+    with sending, receiving:
+        assert await serve(WsgiToAsgi(app), [{"type": "http.request"}]) == RESPONSE
+        assert loops == [server_loop]
+        assert receiving.receive_nowait() == "used from the application"
 
 
 async def test_inside_a_thread_sensitive_context_requests_share_its_thread() -> None:
@@ -147,8 +143,9 @@ async def test_inside_a_thread_sensitive_context_requests_share_its_thread() -> 
         return hello(environ, start_response)
 
     adapter = WsgiToAsgi(app)
-    async with ThreadSensitiveContext():
-        await asyncio.gather(*(serve(adapter, [{"type": "http.request"}]) for _ in range(3)))
+    async with ThreadSensitiveContext(), anyio.create_task_group() as group:
+        for _ in range(3):
+            group.start_soon(serve, adapter, [{"type": "http.request"}])
     assert len(threads) == 3
     assert len(set(threads)) == 1
     assert threads[0] != threading.get_ident()
@@ -173,14 +170,14 @@ async def test_disconnect_after_the_body_does_not_swallow_the_response() -> None
 async def test_stalled_uploads_do_not_hold_up_other_requests() -> None:
     stalled_count = 300
     announced = b"1000"
-    stall = asyncio.Event()  # never set: these clients send no more
+    stall = anyio.Event()  # never set: these clients send no more
 
     def app(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         environ["wsgi.input"].read()
         return hello(environ, start_response)
 
     adapter = WsgiToAsgi(app)
-    first_byte_taken = [asyncio.Event() for _ in range(stalled_count)]
+    first_byte_taken = [anyio.Event() for _ in range(stalled_count)]
 
     def stalled_receive(index: int) -> Callable[[], Awaitable[Message]]:
         calls = 0
@@ -200,18 +197,19 @@ async def test_stalled_uploads_do_not_hold_up_other_requests() -> None:
         raise AssertionError(f"a stalled upload got an answer: {message}")
 
     post = scope("POST", [(b"content-length", announced)])
-    stalled = [
-        asyncio.ensure_future(adapter(post, stalled_receive(i), discard))
-        for i in range(stalled_count)
-    ]
-    try:
-        await asyncio.wait_for(
-            asyncio.gather(*(event.wait() for event in first_byte_taken)), PATIENCE
-        )
-        answer = await asyncio.wait_for(serve(adapter, [{"type": "http.request"}]), PATIENCE)
-        assert answer == RESPONSE
-        assert not any(task.done() for task in stalled)
-    finally:
-        for task in stalled:
-            task.cancel()
-        await asyncio.gather(*stalled, return_exceptions=True)
+    ended: list[int] = []
+
+    async def stalled_upload(index: int) -> None:
+        await adapter(post, stalled_receive(index), discard)
+        ended.append(index)
+
+    with anyio.fail_after(PATIENCE):
+        async with anyio.create_task_group() as group:
+            for index in range(stalled_count):
+                group.start_soon(stalled_upload, index)
+            for event in first_byte_taken:
+                await event.wait()
+            answer = await serve(adapter, [{"type": "http.request"}])
+            assert answer == RESPONSE
+            assert ended == []
+            group.cancel_scope.cancel()

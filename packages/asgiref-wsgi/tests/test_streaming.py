@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import io
 import logging
@@ -12,6 +11,9 @@ import tracemalloc
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
+import anyio
+import anyio.lowlevel
+import anyio.to_thread
 import asgiref.wsgi
 import pytest
 from asgiref.testing import ApplicationCommunicator
@@ -68,7 +70,7 @@ class Server:
     def __init__(self, incoming: Iterable[dict[str, Any]]) -> None:
         self.incoming = list(incoming)
         self.sent: list[dict[str, Any]] = []
-        self.complete = asyncio.Event()
+        self.complete = anyio.Event()
         self.receive_calls = 0
 
     async def receive(self) -> dict[str, Any]:
@@ -109,14 +111,37 @@ class Tracked:
 
 
 async def wait_in_thread(event: threading.Event) -> bool:
-    return await asyncio.to_thread(event.wait, PATIENCE)
+    return await anyio.to_thread.run_sync(event.wait, PATIENCE)
+
+
+async def cancel_once(
+    request: Callable[[], Awaitable[None]], when: Callable[[], Awaitable[bool]]
+) -> bool:
+    """Run ``request`` as a task, cancel it once ``when()`` returned True; True if the
+    cancellation reached the request (its await ended with the backend's cancellation)."""
+    cancelled: list[bool] = []
+
+    async def run(scope: anyio.CancelScope) -> None:
+        with scope:
+            try:
+                await request()
+            except anyio.get_cancelled_exc_class():
+                cancelled.append(True)
+                raise
+
+    with anyio.fail_after(PATIENCE * 2):
+        async with anyio.create_task_group() as group:
+            scope = anyio.CancelScope()
+            group.start_soon(run, scope)
+            assert await when()
+            scope.cancel()
+    return cancelled == [True]
 
 
 # --------------------------------------------------------------------------- threads
 
 
 @pytest.mark.ours_only("wsgi-parallel-requests")
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_requests_run_in_parallel_on_threads_of_their_own() -> None:
     count = 8
     # Each application waits until all of them run at once: with one thread it would break.
@@ -129,14 +154,16 @@ async def test_requests_run_in_parallel_on_threads_of_their_own() -> None:
 
     adapter = WsgiToAsgi(app)
     servers = [Server(requests([b""])) for _ in range(count)]
-    await asyncio.gather(*(adapter(scope(), s.receive, s.send) for s in servers))
+    with anyio.fail_after(PATIENCE * 2):
+        async with anyio.create_task_group() as group:
+            for server in servers:
+                group.start_soon(adapter, scope(), server.receive, server.send)
     names = {s.body for s in servers}
     assert len(names) == count
     assert threading.current_thread().name.encode() not in names
 
 
 @pytest.mark.ours_only("wsgi-parallel-requests")
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_a_long_streaming_response_does_not_hold_up_others() -> None:
     release = threading.Event()
 
@@ -152,27 +179,32 @@ async def test_a_long_streaming_response_does_not_hold_up_others() -> None:
         return [b"quick"]
 
     slow_server = Server(requests([b""]))
-    first_sent = asyncio.Event()
+    first_sent = anyio.Event()
     original_send = slow_server.send
+    slow_done = anyio.Event()
 
     async def send(message: dict[str, Any]) -> None:
         await original_send(message)
         if message.get("body") == b"first":
             first_sent.set()
 
-    slow = asyncio.create_task(WsgiToAsgi(streaming)(scope(), slow_server.receive, send))
-    await first_sent.wait()
-    quick_server = Server(requests([b""]))
-    await WsgiToAsgi(quick)(scope(), quick_server.receive, quick_server.send)
-    assert quick_server.body == b"quick"
-    assert not slow.done()
-    release.set()
-    await slow
+    async def slow() -> None:
+        await WsgiToAsgi(streaming)(scope(), slow_server.receive, send)
+        slow_done.set()
+
+    with anyio.fail_after(PATIENCE * 2):
+        async with anyio.create_task_group() as group:
+            group.start_soon(slow)
+            await first_sent.wait()
+            quick_server = Server(requests([b""]))
+            await WsgiToAsgi(quick)(scope(), quick_server.receive, quick_server.send)
+            assert quick_server.body == b"quick"
+            assert not slow_done.is_set()
+            release.set()
     assert slow_server.body == b"firstlast"
 
 
 @pytest.mark.ours_only("wsgi-parallel-requests")
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_max_workers_bounds_concurrency() -> None:
     lock = threading.Lock()
     active = 0
@@ -194,10 +226,12 @@ async def test_max_workers_bounds_concurrency() -> None:
 
     adapter = WsgiToAsgi(app, max_workers=1)
     servers = [Server(requests([b""])) for _ in range(4)]
-    tasks = [asyncio.create_task(adapter(scope(), s.receive, s.send)) for s in servers]
-    assert await wait_in_thread(first_running)
-    release.set()
-    await asyncio.gather(*tasks)
+    with anyio.fail_after(PATIENCE * 2):
+        async with anyio.create_task_group() as group:
+            for server in servers:
+                group.start_soon(adapter, scope(), server.receive, server.send)
+            assert await wait_in_thread(first_running)
+            release.set()
     assert peak == 1
     assert all(s.body == b"ok" for s in servers)
 
@@ -243,7 +277,6 @@ READERS: dict[str, Callable[[Any], object]] = {
 }
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 @pytest.mark.parametrize("reader", sorted(READERS))
 @pytest.mark.parametrize("chunk_size", [1, 7, 64, 10_000])
 async def test_wsgi_input_reads_like_a_file(reader: str, chunk_size: int) -> None:
@@ -274,7 +307,6 @@ async def test_empty_body_messages_are_skipped() -> None:
 
 
 @pytest.mark.ours_only("wsgi-streamed-request-body")
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_the_application_starts_before_the_body_is_complete() -> None:
     started = threading.Event()
     got: list[bytes] = []
@@ -296,7 +328,7 @@ async def test_the_application_starts_before_the_body_is_complete() -> None:
             # The rest is only sent once the application runs: a buffering adapter hangs here.
             assert await wait_in_thread(started)
             return {"type": "http.request", "body": b"part two", "more_body": False}
-        await asyncio.Event().wait()
+        await anyio.sleep_forever()
         raise AssertionError("unreachable")
 
     sent: list[dict[str, Any]] = []
@@ -327,7 +359,7 @@ async def test_upload_memory_stays_bounded() -> None:
     async def receive() -> dict[str, Any]:
         nonlocal left
         if left <= 0:
-            await asyncio.Event().wait()
+            await anyio.sleep_forever()
         left -= chunk
         # A fresh chunk per message, handed over at once: the adapter must stop asking.
         return {"type": "http.request", "body": b"u" * chunk, "more_body": left > 0}
@@ -345,7 +377,6 @@ async def test_upload_memory_stays_bounded() -> None:
     assert peak < MEMORY_BOUND
 
 
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_download_memory_stays_bounded_and_the_app_waits_for_the_client() -> None:
     chunk = 64 * KIB
     count = 256  # 16 MiB
@@ -364,7 +395,7 @@ async def test_download_memory_stays_bounded_and_the_app_waits_for_the_client() 
     received = 0
 
     async def receive() -> dict[str, Any]:
-        await asyncio.Event().wait()
+        await anyio.sleep_forever()
         raise AssertionError("unreachable")
 
     async def send(message: dict[str, Any]) -> None:
@@ -374,7 +405,7 @@ async def test_download_memory_stays_bounded_and_the_app_waits_for_the_client() 
             received += len(message["body"])
             most_ahead = max(most_ahead, produced - sent_chunks)
         # A slow client: every message costs the server a turn of the loop.
-        await asyncio.sleep(0)
+        await anyio.lowlevel.checkpoint()
 
     tracemalloc.start()
     try:
@@ -435,9 +466,8 @@ async def test_disconnect_while_reading_the_body() -> None:
 
 
 @pytest.mark.ours_only("wsgi-streamed-response-stops-on-disconnect")
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_disconnect_while_sending_the_response() -> None:
-    gone = asyncio.Event()
+    gone = anyio.Event()
     exits: list[str] = []
 
     def endless() -> Iterator[bytes]:
@@ -472,7 +502,7 @@ async def test_disconnect_while_sending_the_response() -> None:
             gone.set()
         if gone.is_set():
             # The transport is gone: the server's send returns without doing anything.
-            await asyncio.sleep(0)
+            await anyio.lowlevel.checkpoint()
 
     await WsgiToAsgi(app)(scope(method="GET"), receive, send)
     assert tracked.closes == 1
@@ -530,7 +560,6 @@ async def test_disconnect_during_a_streamed_response_stops_and_closes_it() -> No
 
 
 @pytest.mark.ours_only("wsgi-streamed-request-body")
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_cancelled_request_unblocks_the_reading_thread() -> None:
     finished = threading.Event()
     reading = threading.Event()
@@ -548,26 +577,25 @@ async def test_cancelled_request_unblocks_the_reading_thread() -> None:
         return []
 
     async def receive() -> dict[str, Any]:
-        await asyncio.Event().wait()
+        await anyio.sleep_forever()
         raise AssertionError("unreachable")
 
     async def send(message: dict[str, Any]) -> None:
         pass
 
-    task = asyncio.create_task(WsgiToAsgi(app)(scope(), _first_then(receive, BIG), send))
-    assert await wait_in_thread(reading)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    cancelled = await cancel_once(
+        lambda: WsgiToAsgi(app)(scope(), _first_then(receive, BIG), send),
+        lambda: wait_in_thread(reading),
+    )
+    assert cancelled
     assert await wait_in_thread(finished)
     assert len(errors) == 1
     assert isinstance(errors[0], asgiref.wsgi.ClientDisconnected)
 
 
 @pytest.mark.ours_only("wsgi-streamed-response-stops-on-disconnect")
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_cancelled_request_unblocks_the_sending_thread() -> None:
-    first_sent = asyncio.Event()
+    first_sent = anyio.Event()
     tracked = Tracked(b"z" * 65536 for _ in range(1000))
 
     def app(environ: Environ, start_response: StartResponse) -> Tracked:
@@ -577,14 +605,18 @@ async def test_cancelled_request_unblocks_the_sending_thread() -> None:
     async def send(message: dict[str, Any]) -> None:
         if message.get("body"):
             first_sent.set()
-            await asyncio.Event().wait()  # a client that never drains
+            await anyio.sleep_forever()  # a client that never drains
 
     server = Server(requests([b""]))
-    task = asyncio.create_task(WsgiToAsgi(app)(scope(method="GET"), server.receive, send))
-    await first_sent.wait()
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+
+    async def until_first_sent() -> bool:
+        await first_sent.wait()
+        return True
+
+    cancelled = await cancel_once(
+        lambda: WsgiToAsgi(app)(scope(method="GET"), server.receive, send), until_first_sent
+    )
+    assert cancelled
     assert await wait_in_thread(tracked.closed)
     assert tracked.closes == 1
 
@@ -680,7 +712,6 @@ async def test_send_failing_otherwise_propagates() -> None:
 
 
 @pytest.mark.ours_only("wsgi-streamed-request-body")
-@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # drives asyncio itself
 async def test_reading_after_the_request_finished_raises_instead_of_blocking() -> None:
     kept: list[Any] = []
 
@@ -690,13 +721,13 @@ async def test_reading_after_the_request_finished_raises_instead_of_blocking() -
         return [b"answered without reading"]
 
     async def receive() -> dict[str, Any]:
-        await asyncio.Event().wait()
+        await anyio.sleep_forever()
         raise AssertionError("unreachable")
 
     server = Server([])
     await WsgiToAsgi(app)(scope(), _first_then(receive, BIG), server.send)
     with pytest.raises(asgiref.wsgi.ClientDisconnected, match="finished"):
-        await asyncio.to_thread(kept[0].read)
+        await anyio.to_thread.run_sync(kept[0].read)
 
 
 # --------------------------------------------------------------------------- protocol errors
@@ -891,7 +922,7 @@ async def test_body_over_the_limit_after_the_response_started() -> None:
         return [b"handled"]
 
     server = Server([])
-    early_sent = asyncio.Event()
+    early_sent = anyio.Event()
     calls = 0
 
     async def receive() -> dict[str, Any]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import math
 import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
@@ -74,15 +75,30 @@ class TrioPortal:
                 _drive, coroutine, name="asgiref async_to_sync", context=contextvars.copy_context()
             )
         except RuntimeError:
-            # The run is shutting down and takes no new task. The calling thread
-            # is waiting for this coroutine, so it runs on an asyncio loop of its
-            # own, as it would have had the run already finished.
-            threading.Thread(
-                target=asyncio.run, args=(coroutine,), name="asgiref-trio-late-call", daemon=True
-            ).start()
+            # The run is shutting down and takes no new task.
+            _run_on_a_loop_of_its_own(coroutine)
+
+
+def _run_on_a_loop_of_its_own(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run ``coroutine`` on an asyncio loop in a thread of its own.
+
+    For an ``async_to_sync`` call that reaches a trio run too late: the calling
+    thread is waiting for the coroutine, so it runs as it would had the run
+    already finished (the portal's ``call_soon_threadsafe`` refused, and the
+    call got a loop of its own).
+    """
+    threading.Thread(
+        target=asyncio.run, args=(coroutine,), name="asgiref-trio-late-call", daemon=True
+    ).start()
 
 
 async def _drive(coroutine: Coroutine[Any, Any, None]) -> None:
+    if trio.current_effective_deadline() == -math.inf:
+        # Born cancelled: trio cancels system tasks only when the run shuts down
+        # (its main task has returned). Started here, the coroutine would only see
+        # trio.Cancelled; it has not run yet, so it can still go elsewhere.
+        _run_on_a_loop_of_its_own(coroutine)
+        return
     await coroutine
 
 

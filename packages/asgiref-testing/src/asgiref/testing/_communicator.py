@@ -31,6 +31,11 @@ else:
     _TimeoutError = asyncio.TimeoutError
 
 
+# What a wait for output can end with, besides a message (which may be any object).
+_KEEP_WAITING: Any = object()
+_TIMED_OUT: Any = object()
+
+
 async def _await(awaitable: Awaitable[Any]) -> Any:
     return await awaitable
 
@@ -266,7 +271,7 @@ class ApplicationCommunicator:
         self._raise_if_failed()
         await self.input_queue.put(message)
 
-    async def receive_output(self, timeout: float | None = 1) -> Any:  # noqa: PLR0912 - the hot path in one frame
+    async def receive_output(self, timeout: float | None = 1) -> Any:
         """Return the next message the application sends, waiting up to ``timeout`` s.
 
         ``timeout=None`` waits without limit.  Messages the application sent before
@@ -283,57 +288,54 @@ class ApplicationCommunicator:
         # send_input, and the application usually answers within that pass.  A zero
         # timeout ends after it, as asyncio.timeout(0) does in the published asgiref.
         await (asyncio.sleep(0) if self._trio is None else self._trio.checkpoint())
+        outcome = self._outcome_of_wait(queue, timeout is not None and timeout <= 0)
+        if outcome is _KEEP_WAITING:
+            outcome = await self._wait_for_output(queue, timeout)
+        if outcome is _TIMED_OUT:
+            return await self._time_out()
+        return outcome
+
+    def _outcome_of_wait(self, queue: asyncio.Queue[Any], expired: bool) -> Any:
+        """What a receiver that just woke (or looked first) gets: a message, the
+        application's failure (raised), ``_TIMED_OUT`` or ``_KEEP_WAITING``."""
         if self._validator is not None:
             self._raise_if_violated()
         future = self.future
-        expired = timeout is not None and timeout <= 0
         # At the deadline a still-running application is timed out even if a reply
         # raced it (as published); one that ended hands over what it sent.
         if not queue.empty() and (future.done() or not expired):
             return queue.get_nowait()
         if future.done():
             self._raise_if_failed()
-        if expired:
-            return await self._time_out()
+        return _TIMED_OUT if expired else _KEEP_WAITING
+
+    async def _wait_for_output(self, queue: asyncio.Queue[Any], timeout: float | None) -> Any:
+        """Wait for a put, the application's end, a violation or the deadline, as often
+        as it takes; return what :meth:`_outcome_of_wait` decides (never _KEEP_WAITING)."""
         if not isinstance(queue, OutputQueue):
             raise TypeError(
                 "receive_output() needs the communicator's own output_queue; put messages "
                 "on it rather than replacing it"
             )
         if self._trio is not None:
-            return await self._receive_output_in_trio(queue, timeout)
+            trio_queue = cast("_trio_support.TrioOutputQueue", queue)
+            deadline = None if timeout is None else self._trio.current_time() + timeout
+            while True:
+                expired = await trio_queue.wait_for_put(deadline)
+                outcome = self._outcome_of_wait(queue, expired)
+                if outcome is not _KEEP_WAITING:
+                    return outcome
         deadline = None if timeout is None else asyncio.get_running_loop().time() + timeout
         while True:
-            # Woken by a put, the application's end, a violation or the deadline.
+            # A plain future, awaited in this frame: the hot path of a delayed reply.
             waiter = queue.next_put(deadline)
             try:
                 expired = await waiter
             finally:
                 queue.forget(waiter)
-            if self._validator is not None:
-                self._raise_if_violated()
-            if not queue.empty() and (future.done() or not expired):
-                return queue.get_nowait()
-            if future.done():
-                self._raise_if_failed()
-            if expired:
-                return await self._time_out()
-
-    async def _receive_output_in_trio(self, queue: OutputQueue, timeout: float | None) -> Any:
-        """The waiting loop of receive_output, in a trio run (the same rules, trio's clock)."""
-        trio_queue = cast("_trio_support.TrioOutputQueue", queue)
-        future = self.future
-        deadline = None if timeout is None else self._trio.current_time() + timeout
-        while True:
-            expired = await trio_queue.wait_for_put(deadline)
-            if self._validator is not None:
-                self._raise_if_violated()
-            if not queue.empty() and (future.done() or not expired):
-                return queue.get_nowait()
-            if future.done():
-                self._raise_if_failed()
-            if expired:
-                return await self._time_out()
+            outcome = self._outcome_of_wait(queue, expired)
+            if outcome is not _KEEP_WAITING:
+                return outcome
 
     async def _time_out(self) -> NoReturn:
         """Stop the application and raise ``TimeoutError`` (or what it raises when stopped)."""

@@ -142,6 +142,27 @@ class _ResponseReader:
         await self._communicator.wait(self._timeout)
 
 
+class _BodyChunks:
+    """The iterator of a streamed body: each non-empty chunk, as the application sends it.
+
+    A plain object rather than an async generator, so that leaving an ``async for`` early
+    leaves nothing to finalize: trio warns (``ResourceWarning``) about an async generator
+    collected unfinished, and asyncio finalizes one only later, on its loop.
+    """
+
+    def __init__(self, reader: _ResponseReader) -> None:
+        self._reader = reader
+
+    def __aiter__(self) -> _BodyChunks:
+        return self
+
+    async def __anext__(self) -> bytes:
+        while (chunk := await self._reader.next_chunk()) is not None:
+            if chunk:
+                return chunk
+        raise StopAsyncIteration
+
+
 class StreamingResponse:
     """A response whose body is read chunk by chunk: ``async for chunk in response``."""
 
@@ -166,11 +187,9 @@ class StreamingResponse:
         """Trailers received so far (only after the body, with the trailers extension)."""
         return self._reader.trailers
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    def __aiter__(self) -> AsyncIterator[bytes]:
         """Yield each non-empty body chunk as the application sends it."""
-        while (chunk := await self._reader.next_chunk()) is not None:
-            if chunk:
-                yield chunk
+        return _BodyChunks(self._reader)
 
     async def read(self) -> bytes:
         """The rest of the body, joined."""

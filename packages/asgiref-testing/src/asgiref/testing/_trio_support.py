@@ -151,7 +151,8 @@ class TrioOutputQueue(OutputQueue):
         return self.get_nowait()
 
     async def wait_for_put(self, deadline: float | None) -> bool:
-        """Wait for the next put or :meth:`wake_receivers` (False) or ``deadline`` (True).
+        """Wait for a put meant for this receiver or :meth:`wake_receivers` (False) or
+        ``deadline`` (True).
 
         ``deadline`` is in trio's clock (``trio.current_time()``); None waits without limit.
         """
@@ -165,4 +166,9 @@ class TrioOutputQueue(OutputQueue):
     def _put(self, item: Any) -> None:
         # asyncio.Queue's own hook: OutputQueue's wakes asyncio receivers, of which there are none.
         super(OutputQueue, self)._put(item)
-        self._lot.unpark_all()
+        # One message, one receiver: the longest parked, so receivers are served in the
+        # order they came, as on asyncio. Waking them all would let trio's scheduler,
+        # which runs a batch of woken tasks in either order, pick any of them. A woken
+        # task resumes without a checkpoint before it takes the message, so no wake-up is
+        # lost to a cancellation or a deadline (a task they abort is no longer parked).
+        self._lot.unpark()

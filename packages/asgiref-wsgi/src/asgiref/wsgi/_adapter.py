@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import weakref
 from asyncio.events import _get_running_loop  # pyright: ignore[reportPrivateUsage]
 from collections.abc import Coroutine, Iterable
 from typing import Any, TypeVar, cast
@@ -173,6 +174,10 @@ class WsgiToAsgiInstance:
         self._cancelled = False
         self._replacement: list[Message] = []
         self._watcher: ServerTask[None] | None = None
+        # In a trio run, the server tasks of this request still referenced (those the
+        # WSGI thread's hop awaits among them); None under asyncio, where cancelling
+        # the request cancels the hop and so the task it awaits.
+        self._trio_tasks: weakref.WeakSet[ServerTask[Any]] | None = None
         self._streaming = False
         # The WSGI thread's bridges to the loop, made when first needed.
         self._pusher: AsyncToSync[[list[Message]], None] | None = None
@@ -262,6 +267,11 @@ class WsgiToAsgiInstance:
                 # the ThreadSensitiveContext waits for the thread to finish.
                 self._sender.stop(_request_cancelled)
                 self._body.close(_request_cancelled)
+                # And its current one: under trio the cancelled await has abandoned the
+                # thread, whose hop would wait on its server task (a send the client
+                # never drains, a receive that never comes) for as long as that takes.
+                for task in list(self._trio_tasks or ()):
+                    task.cancel()
             raise
 
     def _settle(self, error: Exception | None) -> None:
@@ -315,7 +325,11 @@ class WsgiToAsgiInstance:
             # In a trio run (hypercorn's trio worker): a system task in that context.
             from . import _trio_support  # imported by trio users only
 
-            return _trio_support.TrioServerTask(coroutine, self._server_context)
+            task = _trio_support.TrioServerTask(coroutine, self._server_context)
+            if self._trio_tasks is None:
+                self._trio_tasks = weakref.WeakSet()
+            self._trio_tasks.add(task)
+            return task
         return self._server_context.run(loop.create_task, coroutine)
 
     async def _fetch_more(self) -> Fetched:

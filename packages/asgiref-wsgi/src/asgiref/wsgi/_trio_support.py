@@ -6,6 +6,7 @@ does (hypercorn's trio worker, for one), so asyncio users never import trio.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import weakref
 from collections.abc import Coroutine, Generator
@@ -56,8 +57,10 @@ class TrioServerTask(Generic[_T]):
         except BaseException as exc:  # noqa: BLE001 - handed to whoever awaits this task
             self._error = exc
         if self._scope.cancelled_caught and self._error is None:
-            # Only the disconnect watch is ever cancelled, and nobody awaits it.
-            self._error = RuntimeError("the adapter's task was cancelled")
+            # Cancelled by the adapter (a cancelled request, or the disconnect watch's
+            # end): the awaiting hop sees what awaiting a cancelled asyncio.Task raises,
+            # and the WSGI thread waiting on that hop takes it as the request's end.
+            self._error = asyncio.CancelledError()
         self._finished.set()
 
     def cancel(self) -> bool:
@@ -67,7 +70,12 @@ class TrioServerTask(Generic[_T]):
         return True
 
     async def _outcome(self) -> _T:
-        await self._finished.wait()
+        try:
+            await self._finished.wait()
+        except trio.Cancelled:
+            # As for an awaited asyncio.Task: cancelling the awaiter cancels the task.
+            self.cancel()
+            raise
         if self._error is not None:
             raise self._error
         return self._result  # type: ignore[return-value]  # set when no error was
