@@ -14,6 +14,7 @@ from typing import Any
 
 import asgiref.wsgi
 import pytest
+from asgiref.local import Local
 from asgiref.testing import ApplicationCommunicator
 from asgiref.wsgi import WsgiToAsgi
 
@@ -218,6 +219,126 @@ async def test_context_variables_reach_the_application_and_flow_back() -> None:
     assert seen == ["from the caller"]
     # As with any sync_to_async function (and the published adapter).
     assert request_id.get() == "changed in the thread"
+
+
+# --------------------------------------------------------------------------- the next request
+#
+# asyncio runs every callback in a copy of the context current when it was scheduled
+# (call_soon, call_later, add_reader). uvicorn resumes reading a paused connection from
+# inside send() when a response completes (reading is paused when a pipelined request
+# waits, or when the body buffer passed 64 KiB and nobody called receive() again), and the
+# connection's next request is then started, as a task, from that reader callback: in a
+# copy of the context send() was called in. These servers record that context at every
+# send() and receive() call, and start the next request in it, after the first returned.
+
+
+class ContextRecordingServer(Server):
+    """``Server`` that records the context of every call, where a callback would capture it."""
+
+    def __init__(self, incoming: Iterable[dict[str, Any]]) -> None:
+        super().__init__(incoming)
+        self.contexts: list[tuple[str, contextvars.Context]] = []
+
+    async def receive(self) -> dict[str, Any]:
+        self.contexts.append(("receive", contextvars.copy_context()))
+        return await super().receive()
+
+    async def send(self, message: dict[str, Any]) -> None:
+        self.contexts.append((f"send {message['type']}", contextvars.copy_context()))
+        await super().send(message)
+
+
+def list_response(environ: Environ, start_response: StartResponse) -> list[bytes]:
+    start_response("200 OK", [])
+    return [b"list"]
+
+
+def streamed_response(environ: Environ, start_response: StartResponse) -> Iterator[bytes]:
+    start_response("200 OK", [])
+    yield b"stre"
+    yield b"amed"
+
+
+def written_response(environ: Environ, start_response: StartResponse) -> list[bytes]:
+    write = start_response("200 OK", [])
+    write(b"written")
+    return []
+
+
+def reads_the_body(environ: Environ, start_response: StartResponse) -> Iterator[bytes]:
+    size = len(environ["wsgi.input"].read())
+    start_response("200 OK", [])
+    yield str(size).encode()
+    yield b" read"
+
+
+def leaves_the_body(environ: Environ, start_response: StartResponse) -> Iterator[bytes]:
+    # Returns while most of the body is still to be received.
+    start_response("200 OK", [])
+    yield b"left"
+
+
+FIRST_REQUESTS = {
+    "list": (list_response, [b"small"]),
+    "streamed": (streamed_response, [b"small"]),
+    "written": (written_response, [b"small"]),
+    "reads a big body": (reads_the_body, [BIG] * 6),
+    "returns before the body is read": (leaves_the_body, [BIG] * 6),
+}
+
+
+@pytest.mark.ours_only("wsgi-server-called-in-the-calls-context")
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # asyncio's callbacks carry the context
+@pytest.mark.parametrize("first", sorted(FIRST_REQUESTS))
+async def test_a_request_started_from_a_callback_of_the_previous_one_is_answered(
+    first: str,
+) -> None:
+    # asgiref 3.13.0 calls send() from the WSGI thread through AsyncToSync, whose task on
+    # the loop holds that thread's CurrentThreadExecutor in AsyncToSync.executors; the
+    # next request's run_wsgi_app finds it there, submits to it after it quit, and raises
+    # RuntimeError("CurrentThreadExecutor already quit or is broken"): uvicorn answers 500.
+    app, body = FIRST_REQUESTS[first]
+    adapter = WsgiToAsgi(app)
+    first_server = ContextRecordingServer(requests(body))
+    await adapter(scope(), first_server.receive, first_server.send)
+    assert first_server.sent[-1] == FINAL
+    assert first_server.contexts
+    loop = asyncio.get_running_loop()
+    for where, context in first_server.contexts:
+        server = Server(requests([b"next"]))
+        # As the reader callback scheduled in that call would start it.
+        task = context.run(loop.create_task, adapter(scope(), server.receive, server.send))
+        await asyncio.wait_for(task, PATIENCE)
+        assert server.sent[0]["status"] == 200, where
+        assert server.sent[-1] == FINAL, where
+
+
+@pytest.mark.ours_only("wsgi-server-called-in-the-calls-context")
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # asyncio's callbacks carry the context
+@pytest.mark.parametrize("first", sorted(FIRST_REQUESTS))
+async def test_the_next_request_does_not_see_the_previous_ones_context(first: str) -> None:
+    request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id")
+    local = Local()
+    seen: list[tuple[str, str]] = []
+    app, body = FIRST_REQUESTS[first]
+
+    def recording(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        seen.append((request_id.get("unset"), getattr(local, "user", "unset")))
+        request_id.set(environ["PATH_INFO"])
+        local.user = environ["PATH_INFO"]
+        return app(environ, start_response)
+
+    adapter = WsgiToAsgi(recording)
+    first_server = ContextRecordingServer(requests(body))
+    await adapter(scope(path="/first"), first_server.receive, first_server.send)
+    loop = asyncio.get_running_loop()
+    for _, context in first_server.contexts:
+        server = Server(requests([b"next"]))
+        coroutine = adapter(scope(path="/next"), server.receive, server.send)
+        await asyncio.wait_for(context.run(loop.create_task, coroutine), PATIENCE)
+    assert seen == [("unset", "unset")] * (1 + len(first_server.contexts))
+    # The ASGI caller itself still gets the application's changes, as from sync_to_async.
+    assert request_id.get() == "/first"
 
 
 # --------------------------------------------------------------------------- request body

@@ -249,9 +249,9 @@ class WsgiToAsgiInstance:
             tail = []
         self._settle(error)
         if self._body_refused:
-            await sender.send_instead(self._replacement)
+            await self._after_the_application(sender.send_instead(self._replacement))
         elif sender.stopped is None:
-            await sender.send_all(tail)
+            await self._after_the_application(sender.send_all(tail))
 
     async def _serve_in_thread(self, environ: Environ) -> list[Message]:
         try:
@@ -317,6 +317,21 @@ class WsgiToAsgiInstance:
 
             return _trio_support.TrioServerTask(coroutine, self._server_context)
         return self._server_context.run(loop.create_task, coroutine)
+
+    async def _after_the_application(self, sending: Coroutine[Any, Any, None]) -> None:
+        """Send the last messages in the context the ASGI call came with.
+
+        By now ``sync_to_async`` has copied the application's context variables (its
+        ``Local`` values too) back into this task, as it does for any caller. A server
+        that starts the connection's next request from a callback scheduled inside
+        send() (uvicorn does, when the response completes with reading paused) would
+        hand them to that request, whose application would see this one's values.
+        """
+        if _get_running_loop() is None:
+            # A trio run schedules no callbacks in the caller's context.
+            await sending
+            return
+        await self._in_server_context(sending)
 
     async def _fetch_more(self) -> Fetched:
         """The WSGI thread's hop for more of the body."""
