@@ -30,6 +30,7 @@ from typing import Any, TypeVar, cast
 from asgiref.sync import AsyncToSync, SyncToAsync, ThreadSensitiveContext, async_to_sync
 
 from ._admission import ConcurrencyLimit, shared_limit
+from ._bytes import as_bytes
 from ._environ import build_environ
 from ._errors import ClientDisconnected, RequestBodyTooLarge
 from ._other_scopes import answer_lifespan, refuse_websocket
@@ -57,15 +58,6 @@ def _plain_response(status: int, body: bytes) -> list[Message]:
 _APP_CHUNK_ERROR = (
     "a WSGI application must produce bytes, got {}; encode text before returning or writing it"
 )
-
-
-def _as_bytes(chunk: object) -> bytes:
-    """``chunk`` as bytes when it is bytes-like; else a TypeError saying what to do."""
-    if isinstance(chunk, (bytes, bytearray)):
-        return bytes(chunk)
-    if isinstance(chunk, memoryview):
-        return chunk.tobytes()
-    raise TypeError(_APP_CHUNK_ERROR.format(type(chunk).__name__))
 
 
 def _declared_length(environ: Environ) -> int | None:
@@ -460,7 +452,7 @@ class WsgiToAsgiInstance:
 
     def _frame(self, chunk: object, messages: list[Message]) -> bool:
         """Append the messages for one chunk; True once the content length is reached."""
-        data = chunk if type(chunk) is bytes else _as_bytes(chunk)
+        data = chunk if type(chunk) is bytes else as_bytes(chunk, _APP_CHUNK_ERROR)
         length = self.response_content_length
         if not self.response_started:
             messages.append(self.response_start)
