@@ -8,6 +8,8 @@ def as_bytes(value: object, refusal: str) -> bytes:
 
     Otherwise a ``TypeError`` with ``refusal``, its ``{}`` filled with the type's name.
     """
-    if isinstance(value, (bytes, bytearray, memoryview)):
+    if isinstance(value, (bytes, bytearray)):
         return bytes(value)
+    if isinstance(value, memoryview):
+        return value.tobytes()
     raise TypeError(refusal.format(type(value).__name__))
