@@ -8,8 +8,9 @@ A request goes through three steps, all driven by the ASGI call's own task:
    ``ThreadSensitiveContext`` of its own unless the caller is already in one, so it sees
    what any ``sync_to_async`` function sees: the caller's context variables and
    ``asgiref.local.Local`` values (and its changes flow back), and ``async_to_sync``
-   inside it runs on the server's event loop. Reading more of the body and sending
-   streamed chunks are ``async_to_sync`` hops back to that loop.
+   inside it runs on the server's event loop. Reading more of the body is an
+   ``async_to_sync`` hop back to that loop; a streamed chunk is handed to it and sent
+   while the application makes the next (``_sending.SendWindow``; in a trio run, a hop).
 3. What the application produced in its last step (for a list response: everything)
    comes back as the thread's return value and is sent on the loop without a hop.
 
@@ -24,7 +25,7 @@ import asyncio
 import contextvars
 import logging
 from asyncio.events import _get_running_loop  # pyright: ignore[reportPrivateUsage]
-from collections.abc import Coroutine, Iterable
+from collections.abc import Awaitable, Coroutine, Iterable
 from typing import Any, TypeVar, cast
 
 from asgiref.sync import AsyncToSync, SyncToAsync, ThreadSensitiveContext, async_to_sync
@@ -37,7 +38,7 @@ from ._other_scopes import answer_lifespan, refuse_websocket
 from ._receiving import PREBUFFER_BYTES, REFILL_BYTES, RequestReceiver, too_large_text
 from ._request_body import Fetched, PulledBody, RequestBody
 from ._response_start import ResponseStartError, encode_headers, parse_status
-from ._sending import ResponseSender, ServerTask
+from ._sending import ResponseSender, SendWindow, ServerTask
 from ._types import Environ, Message, OptExcInfo, Receive, Scope, Send, Write, WSGIApplication
 
 logger = logging.getLogger("asgiref.wsgi")
@@ -166,7 +167,9 @@ class WsgiToAsgiInstance:
         self._replacement: list[Message] = []
         self._watcher: ServerTask[None] | None = None
         self._streaming = False
-        # The WSGI thread's bridges to the loop, made when first needed.
+        # The WSGI thread's ways to the loop: streamed batches go through the window
+        # under asyncio, through a bridge made when first needed in a trio run.
+        self._window: SendWindow | None = None
         self._pusher: AsyncToSync[[list[Message]], None] | None = None
         self._fetcher: AsyncToSync[[], Fetched] | None = None
 
@@ -186,7 +189,19 @@ class WsgiToAsgiInstance:
 
         self._server_context = contextvars.copy_context()
         receiver = self._receiver = RequestReceiver(receive, self.max_request_body_size)
-        self._sender = ResponseSender(send, self._in_server_context)
+        self._on_callers_thread = _caller_chose_a_thread()
+        if self._on_callers_thread:
+            # The application runs on the caller's thread, which waits in its hops while
+            # the server's send() and receive() run: they run in the hop's own context, as
+            # published, so thread-sensitive work in them comes back to that thread.
+            self._sender = ResponseSender(send, _itself)
+        else:
+            self._sender = ResponseSender(send, self._in_server_context)
+            loop = _get_running_loop()
+            if loop is not None:
+                self._window = SendWindow(
+                    self._sender, loop, self._server_context, self._streaming_started
+                )
         try:
             first_part = await receiver.read(PREBUFFER_BYTES)
         except (ClientDisconnected, RequestBodyTooLarge):
@@ -231,7 +246,7 @@ class WsgiToAsgiInstance:
         sender = self._sender
         error: Exception | None = None
         try:
-            if _caller_chose_a_thread():
+            if self._on_callers_thread:
                 tail = await self._serve_in_thread(environ)
             else:
                 async with self._limit.semaphore(), ThreadSensitiveContext():
@@ -254,6 +269,8 @@ class WsgiToAsgiInstance:
                 # the ThreadSensitiveContext waits for the thread to finish.
                 self._sender.stop(_request_cancelled)
                 self._body.close(_request_cancelled)
+                if self._window is not None:
+                    self._window.cancel()
             raise
 
     def _settle(self, error: Exception | None) -> None:
@@ -287,10 +304,14 @@ class WsgiToAsgiInstance:
         if self._watcher is None and self._streaming and self._receiver.complete:
             self._watcher = self._in_server_context(self._disconnect_watch())
 
-    async def _deliver(self, messages: list[Message]) -> None:
-        """The WSGI thread's hop for a streamed batch."""
+    def _streaming_started(self) -> None:
+        """On the loop, as a streamed batch is sent: from now on, watch for a disconnect."""
         self._streaming = True
         self._watch_for_disconnect()
+
+    async def _deliver(self, messages: list[Message]) -> None:
+        """The WSGI thread's hop for a streamed batch, in a trio run."""
+        self._streaming_started()
         await self._sender.deliver(messages)
 
     def _in_server_context(self, coroutine: Coroutine[Any, Any, _T]) -> ServerTask[_T]:
@@ -327,7 +348,10 @@ class WsgiToAsgiInstance:
 
     async def _fetch_more(self) -> Fetched:
         """The WSGI thread's hop for more of the body."""
-        return await self._in_server_context(self._read_more())
+        reading = self._read_more()
+        if self._on_callers_thread:
+            return await reading  # in the hop's context: see __call__
+        return await self._in_server_context(reading)
 
     async def _disconnect_watch(self) -> None:
         """After the body, a server answers receive() with http.disconnect if the client left."""
@@ -412,6 +436,9 @@ class WsgiToAsgiInstance:
             self.response_started = True
             messages = _plain_response(500, b"Internal Server Error")
         finally:
+            if self._window is not None:
+                # Nothing of this response is sent behind the thread's back.
+                self._window.settle()
             if self._cancelled:
                 # The application saw ClientDisconnected; the bridge must see the
                 # cancellation, or it would take the call as completed.
@@ -477,6 +504,8 @@ class WsgiToAsgiInstance:
         self._send_chunk(data)
 
     def _end(self, messages: list[Message]) -> list[Message]:
+        if self._window is not None:
+            self._window.finish()  # the last streamed batch goes out before these
         if not self.response_started:
             messages.append(self.response_start)
             self.response_started = True
@@ -484,7 +513,11 @@ class WsgiToAsgiInstance:
         return messages
 
     def _push(self, messages: list[Message]) -> None:
-        """Send a batch from the WSGI thread: a hop to the server's loop and back."""
+        """Send a batch from the WSGI thread, once the one before it was sent."""
+        window = self._window
+        if window is not None:
+            window.hand_over(messages)
+            return
         push = self._pusher
         if push is None:
             push = self._pusher = async_to_sync(self._deliver)
@@ -505,6 +538,10 @@ class WsgiToAsgiInstance:
         except asyncio.CancelledError:
             self._cancelled = True
             raise _request_cancelled() from None
+
+
+def _itself(awaitable: Awaitable[_T]) -> Awaitable[_T]:
+    return awaitable
 
 
 async def _answer(send: Send, status: int, body: bytes) -> None:
