@@ -20,6 +20,7 @@ from urllib.parse import parse_qs
 from wsgiref.validate import validator
 
 import flask
+import h11
 import httpx
 import pytest
 import uvicorn
@@ -261,6 +262,58 @@ def test_chunked_upload_through_the_validator(client: httpx.Client) -> None:
     assert response.status_code == 200
     assert response.request.headers.get("transfer-encoding") == "chunked"
     assert response.text == f"{size} {digest(pattern(size))}"
+
+
+def read_responses(sock: socket.socket, count: int) -> list[tuple[int, bytes]]:
+    """Up to ``count`` responses to POSTs sent pipelined on ``sock``: (status, body) each.
+
+    Fewer when the server closes the connection first.
+    """
+    responses: list[tuple[int, bytes]] = []
+    unread = b""
+    while len(responses) < count:
+        # One parser per response: h11's client does not pipeline. It is told of a request
+        # of the same method (what it would send is discarded: the real one was sent).
+        conn = h11.Connection(h11.CLIENT)
+        conn.send(h11.Request(method="POST", target="/", headers=[("Host", "e2e")]))
+        conn.send(h11.EndOfMessage())
+        if unread:  # b"" would tell the parser that the connection closed
+            conn.receive_data(unread)
+        status, body = 0, b""
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                data = sock.recv(64 * KIB)
+                if not data:
+                    return responses
+                conn.receive_data(data)
+            elif isinstance(event, h11.Response):
+                status = event.status_code
+            elif isinstance(event, h11.Data):
+                body += event.data
+            elif isinstance(event, h11.EndOfMessage):
+                break
+        responses.append((status, body))
+        unread = conn.trailing_data[0]
+    return responses
+
+
+@pytest.mark.ours_only("wsgi-server-called-in-the-calls-context")
+def test_pipelined_requests_are_all_answered(base_url: str) -> None:
+    # Sent in one write, the later requests wait in uvicorn's buffer, reading is paused,
+    # and each is started from inside the previous response's last send(). asgiref 3.13.0
+    # answers the first and then 500 (and closes the connection).
+    host, port = base_url.removeprefix("http://").split(":")
+    bodies = [b"one", b"two" * 1000, b"three"]
+    wire = b"".join(
+        b"POST /echo HTTP/1.1\r\nHost: e2e\r\nContent-Length: %d\r\n\r\n%s" % (len(b), b)
+        for b in bodies
+    )
+    with socket.create_connection((host, int(port)), timeout=PATIENCE) as sock:
+        sock.sendall(wire)
+        responses = read_responses(sock, len(bodies))
+    expected = [(200, f"{len(b)} {hashlib.sha256(b).hexdigest()}".encode()) for b in bodies]
+    assert responses == expected
 
 
 @PLAIN_APP

@@ -16,6 +16,8 @@ import anyio.lowlevel
 import anyio.to_thread
 import asgiref.wsgi
 import pytest
+from asgiref.local import Local
+from asgiref.sync import ThreadSensitiveContext, async_to_sync, sync_to_async
 from asgiref.testing import ApplicationCommunicator
 from asgiref.wsgi import WsgiToAsgi
 
@@ -254,6 +256,178 @@ async def test_context_variables_reach_the_application_and_flow_back() -> None:
     assert request_id.get() == "changed in the thread"
 
 
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # async_to_sync from a plain thread
+@pytest.mark.parametrize("caller", ["ThreadSensitiveContext", "async_to_sync"])
+async def test_thread_sensitive_work_in_the_servers_calls_runs_on_the_callers_thread(
+    caller: str,
+) -> None:
+    # Inside a caller's ThreadSensitiveContext or async_to_sync call, the application runs
+    # on the thread that caller chose, and waits there while its chunks are sent: the
+    # thread-sensitive work of the server's send() and receive() must run on that thread
+    # too (as in asgiref 3.13.0), not wait for it.
+    app_threads: set[str] = set()
+
+    def app(environ: Environ, start_response: StartResponse) -> Iterator[bytes]:
+        app_threads.add(threading.current_thread().name)
+        environ["wsgi.input"].read()
+        start_response("200 OK", [])
+        yield b"a"
+        yield b"b"
+
+    def current_thread_name() -> str:
+        return threading.current_thread().name
+
+    server_threads: list[str] = []
+
+    async def request() -> None:
+        server = Server(requests([BIG, BIG]))
+
+        async def receive() -> dict[str, Any]:
+            server_threads.append(await sync_to_async(current_thread_name)())
+            return await server.receive()
+
+        async def send(message: dict[str, Any]) -> None:
+            server_threads.append(await sync_to_async(current_thread_name)())
+            await server.send(message)
+
+        await WsgiToAsgi(app)(scope(), receive, send)
+        sent.extend(server.sent)
+
+    sent: list[dict[str, Any]] = []
+
+    async def in_a_context() -> None:
+        async with ThreadSensitiveContext():
+            await request()
+
+    if caller == "ThreadSensitiveContext":
+        await in_a_context()
+    else:
+        await asyncio.to_thread(async_to_sync(request))
+    assert [m.get("body", b"") for m in sent] == [b"", b"a", b"b", b""]
+    assert len(app_threads) == 1
+    assert set(server_threads) == app_threads
+
+
+# --------------------------------------------------------------------------- the next request
+#
+# asyncio runs every callback in a copy of the context current when it was scheduled
+# (call_soon, call_later, add_reader). uvicorn resumes reading a paused connection from
+# inside send() when a response completes (reading is paused when a pipelined request
+# waits, or when the body buffer passed 64 KiB and nobody called receive() again), and the
+# connection's next request is then started, as a task, from that reader callback: in a
+# copy of the context send() was called in. These servers record that context at every
+# send() and receive() call, and start the next request in it, after the first returned.
+
+
+class ContextRecordingServer(Server):
+    """``Server`` that records the context of every call, where a callback would capture it."""
+
+    def __init__(self, incoming: Iterable[dict[str, Any]]) -> None:
+        super().__init__(incoming)
+        self.contexts: list[tuple[str, contextvars.Context]] = []
+
+    async def receive(self) -> dict[str, Any]:
+        self.contexts.append(("receive", contextvars.copy_context()))
+        return await super().receive()
+
+    async def send(self, message: dict[str, Any]) -> None:
+        self.contexts.append((f"send {message['type']}", contextvars.copy_context()))
+        await super().send(message)
+
+
+def list_response(environ: Environ, start_response: StartResponse) -> list[bytes]:
+    start_response("200 OK", [])
+    return [b"list"]
+
+
+def streamed_response(environ: Environ, start_response: StartResponse) -> Iterator[bytes]:
+    start_response("200 OK", [])
+    yield b"stre"
+    yield b"amed"
+
+
+def written_response(environ: Environ, start_response: StartResponse) -> list[bytes]:
+    write = start_response("200 OK", [])
+    write(b"written")
+    return []
+
+
+def reads_the_body(environ: Environ, start_response: StartResponse) -> Iterator[bytes]:
+    size = len(environ["wsgi.input"].read())
+    start_response("200 OK", [])
+    yield str(size).encode()
+    yield b" read"
+
+
+def leaves_the_body(environ: Environ, start_response: StartResponse) -> Iterator[bytes]:
+    # Returns while most of the body is still to be received.
+    start_response("200 OK", [])
+    yield b"left"
+
+
+FIRST_REQUESTS = {
+    "list": (list_response, [b"small"]),
+    "streamed": (streamed_response, [b"small"]),
+    "written": (written_response, [b"small"]),
+    "reads a big body": (reads_the_body, [BIG] * 6),
+    "returns before the body is read": (leaves_the_body, [BIG] * 6),
+}
+
+
+@pytest.mark.ours_only("wsgi-server-called-in-the-calls-context")
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # asyncio's callbacks carry the context
+@pytest.mark.parametrize("first", sorted(FIRST_REQUESTS))
+async def test_a_request_started_from_a_callback_of_the_previous_one_is_answered(
+    first: str,
+) -> None:
+    # asgiref 3.13.0 calls send() from the WSGI thread through AsyncToSync, whose task on
+    # the loop holds that thread's CurrentThreadExecutor in AsyncToSync.executors; the
+    # next request's run_wsgi_app finds it there, submits to it after it quit, and raises
+    # RuntimeError("CurrentThreadExecutor already quit or is broken"): uvicorn answers 500.
+    app, body = FIRST_REQUESTS[first]
+    adapter = WsgiToAsgi(app)
+    first_server = ContextRecordingServer(requests(body))
+    await adapter(scope(), first_server.receive, first_server.send)
+    assert first_server.sent[-1] == FINAL
+    assert first_server.contexts
+    loop = asyncio.get_running_loop()
+    for where, context in first_server.contexts:
+        server = Server(requests([b"next"]))
+        # As the reader callback scheduled in that call would start it.
+        task = context.run(loop.create_task, adapter(scope(), server.receive, server.send))
+        await asyncio.wait_for(task, PATIENCE)
+        assert server.sent[0]["status"] == 200, where
+        assert server.sent[-1] == FINAL, where
+
+
+@pytest.mark.ours_only("wsgi-server-called-in-the-calls-context")
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # asyncio's callbacks carry the context
+@pytest.mark.parametrize("first", sorted(FIRST_REQUESTS))
+async def test_the_next_request_does_not_see_the_previous_ones_context(first: str) -> None:
+    request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id")
+    local = Local()
+    seen: list[tuple[str, str]] = []
+    app, body = FIRST_REQUESTS[first]
+
+    def recording(environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        seen.append((request_id.get("unset"), getattr(local, "user", "unset")))
+        request_id.set(environ["PATH_INFO"])
+        local.user = environ["PATH_INFO"]
+        return app(environ, start_response)
+
+    adapter = WsgiToAsgi(recording)
+    first_server = ContextRecordingServer(requests(body))
+    await adapter(scope(path="/first"), first_server.receive, first_server.send)
+    loop = asyncio.get_running_loop()
+    for _, context in first_server.contexts:
+        server = Server(requests([b"next"]))
+        coroutine = adapter(scope(path="/next"), server.receive, server.send)
+        await asyncio.wait_for(context.run(loop.create_task, coroutine), PATIENCE)
+    assert seen == [("unset", "unset")] * (1 + len(first_server.contexts))
+    # The ASGI caller itself still gets the application's changes, as from sync_to_async.
+    assert request_id.get() == "/first"
+
+
 # --------------------------------------------------------------------------- request body
 
 
@@ -381,7 +555,7 @@ async def test_download_memory_stays_bounded_and_the_app_waits_for_the_client() 
     chunk = 64 * KIB
     count = 256  # 16 MiB
     produced = 0
-    # The queue holds at most 256 KiB: 4 chunks, plus one being sent and one being made.
+    # One chunk being sent while the next is made, at most.
     most_ahead = 0
 
     def app(environ: Environ, start_response: StartResponse) -> Iterator[bytes]:
@@ -414,7 +588,7 @@ async def test_download_memory_stays_bounded_and_the_app_waits_for_the_client() 
     finally:
         tracemalloc.stop()
     assert received == count * chunk
-    assert most_ahead <= 6
+    assert most_ahead <= 2
     assert peak < MEMORY_BOUND
 
 
@@ -664,6 +838,102 @@ async def test_the_application_sees_a_failed_send_as_client_disconnected() -> No
     assert len(seen) == 1
     assert isinstance(seen[0], asgiref.wsgi.ClientDisconnected)
     assert isinstance(seen[0].__cause__, ConnectionResetError)
+
+
+class CountedChunks(Tracked):
+    """``count`` numbered chunks; ``made`` says how many the adapter asked for."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(b"%d;" % i for i in range(count))
+        self.made = 0
+
+    def __next__(self) -> bytes:
+        chunk = super().__next__()
+        self.made += 1
+        return chunk
+
+
+@pytest.mark.ours_only("wsgi-streamed-response-sent-ahead")
+@pytest.mark.parametrize("failing", [1, 2, 5])
+async def test_a_failed_send_stops_the_iterable_by_its_next_chunk(failing: int) -> None:
+    chunks = CountedChunks(1000)
+
+    def app(environ: Environ, start_response: StartResponse) -> CountedChunks:
+        start_response("200 OK", [])
+        return chunks
+
+    bodies: list[bytes] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            bodies.append(message["body"])
+            if len(bodies) == failing:
+                raise ConnectionResetError("peer went away")
+
+    server = Server(requests([b""]))
+    await WsgiToAsgi(app)(scope(method="GET"), server.receive, send)
+    # Nothing is sent after the failure; the chunk made meanwhile is dropped.
+    assert bodies == [b"%d;" % i for i in range(failing)]
+    assert failing <= chunks.made <= failing + 1
+    assert chunks.closes == 1
+
+
+@pytest.mark.ours_only("wsgi-streamed-response-sent-ahead")
+@pytest.mark.parametrize("writes", [1, 2, 3])
+async def test_a_failed_write_raises_by_the_next_write_or_the_return(writes: int) -> None:
+    raised_at: list[int] = []
+
+    def app(environ: Environ, start_response: StartResponse) -> list[bytes]:
+        write = start_response("200 OK", [])
+        for number in range(1, writes + 1):
+            try:
+                write(b"w%d" % number)
+            except asgiref.wsgi.ClientDisconnected:
+                raised_at.append(number)
+                break
+        return []
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+        if message["type"] == "http.response.body":
+            raise ConnectionResetError("peer went away")
+
+    server = Server(requests([b""]))
+    await WsgiToAsgi(app)(scope(method="GET"), server.receive, send)
+    # The first write's send fails: that write or the next raises (with one write only,
+    # the application may return first); nothing more is sent, not even the final message.
+    assert raised_at in (([1], [2]) if writes > 1 else ([], [1]))
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # the server's loop is asyncio's
+async def test_streamed_chunks_go_out_in_order_with_one_at_most_ahead() -> None:
+    count = 200
+    made = 0
+    behind: list[int] = []
+    bodies: list[bytes] = []
+
+    def app(environ: Environ, start_response: StartResponse) -> Iterator[bytes]:
+        nonlocal made
+        start_response("200 OK", [])
+        for i in range(count):
+            # Chunks made so far minus chunks the server has: this one is not counted yet.
+            behind.append(made - len(bodies))
+            made += 1
+            yield b"%d;" % i
+
+    async def send(message: dict[str, Any]) -> None:
+        if message.get("body"):
+            bodies.append(message["body"])
+        for _ in range(3):  # a server that takes a few turns of the loop per message
+            await asyncio.sleep(0)
+
+    server = Server(requests([b""]))
+    await WsgiToAsgi(app)(scope(method="GET"), server.receive, send)
+    assert bodies == [b"%d;" % i for i in range(count)]
+    assert max(behind) <= 1
 
 
 @pytest.mark.ours_only("wsgi-streamed-response-stops-on-disconnect")

@@ -8,8 +8,9 @@ A request goes through three steps, all driven by the ASGI call's own task:
    ``ThreadSensitiveContext`` of its own unless the caller is already in one, so it sees
    what any ``sync_to_async`` function sees: the caller's context variables and
    ``asgiref.local.Local`` values (and its changes flow back), and ``async_to_sync``
-   inside it runs on the server's event loop. Reading more of the body and sending
-   streamed chunks are ``async_to_sync`` hops back to that loop.
+   inside it runs on the server's event loop. Reading more of the body is an
+   ``async_to_sync`` hop back to that loop; a streamed chunk is handed to it and sent
+   while the application makes the next (``_sending.SendWindow``; in a trio run, a hop).
 3. What the application produced in its last step (for a list response: everything)
    comes back as the thread's return value and is sent on the loop without a hop.
 
@@ -25,19 +26,20 @@ import contextvars
 import logging
 import weakref
 from asyncio.events import _get_running_loop  # pyright: ignore[reportPrivateUsage]
-from collections.abc import Coroutine, Iterable
+from collections.abc import Awaitable, Coroutine, Iterable
 from typing import Any, TypeVar, cast
 
 from asgiref.sync import AsyncToSync, SyncToAsync, ThreadSensitiveContext, async_to_sync
 
 from ._admission import ConcurrencyLimit, shared_limit
+from ._bytes import as_bytes
 from ._environ import build_environ
 from ._errors import ClientDisconnected, RequestBodyTooLarge
 from ._other_scopes import answer_lifespan, refuse_websocket
 from ._receiving import PREBUFFER_BYTES, REFILL_BYTES, RequestReceiver, too_large_text
 from ._request_body import Fetched, PulledBody, RequestBody
 from ._response_start import ResponseStartError, encode_headers, parse_status
-from ._sending import ResponseSender, ServerTask
+from ._sending import ResponseSender, SendWindow, ServerTask
 from ._types import Environ, Message, OptExcInfo, Receive, Scope, Send, Write, WSGIApplication
 
 logger = logging.getLogger("asgiref.wsgi")
@@ -58,15 +60,6 @@ def _plain_response(status: int, body: bytes) -> list[Message]:
 _APP_CHUNK_ERROR = (
     "a WSGI application must produce bytes, got {}; encode text before returning or writing it"
 )
-
-
-def _as_bytes(chunk: object) -> bytes:
-    """``chunk`` as bytes when it is bytes-like; else a TypeError saying what to do."""
-    if isinstance(chunk, (bytes, bytearray)):
-        return bytes(chunk)
-    if isinstance(chunk, memoryview):
-        return chunk.tobytes()
-    raise TypeError(_APP_CHUNK_ERROR.format(type(chunk).__name__))
 
 
 def _declared_length(environ: Environ) -> int | None:
@@ -179,7 +172,9 @@ class WsgiToAsgiInstance:
         # the request cancels the hop and so the task it awaits.
         self._trio_tasks: weakref.WeakSet[ServerTask[Any]] | None = None
         self._streaming = False
-        # The WSGI thread's bridges to the loop, made when first needed.
+        # The WSGI thread's ways to the loop: streamed batches go through the window
+        # under asyncio, through a bridge made when first needed in a trio run.
+        self._window: SendWindow | None = None
         self._pusher: AsyncToSync[[list[Message]], None] | None = None
         self._fetcher: AsyncToSync[[], Fetched] | None = None
 
@@ -199,7 +194,19 @@ class WsgiToAsgiInstance:
 
         self._server_context = contextvars.copy_context()
         receiver = self._receiver = RequestReceiver(receive, self.max_request_body_size)
-        self._sender = ResponseSender(send, self._in_server_context)
+        self._on_callers_thread = _caller_chose_a_thread()
+        if self._on_callers_thread:
+            # The application runs on the caller's thread, which waits in its hops while
+            # the server's send() and receive() run: they run in the hop's own context, as
+            # published, so thread-sensitive work in them comes back to that thread.
+            self._sender = ResponseSender(send, _itself)
+        else:
+            self._sender = ResponseSender(send, self._in_server_context)
+            loop = _get_running_loop()
+            if loop is not None:
+                self._window = SendWindow(
+                    self._sender, loop, self._server_context, self._streaming_started
+                )
         try:
             first_part = await receiver.read(PREBUFFER_BYTES)
         except (ClientDisconnected, RequestBodyTooLarge):
@@ -244,7 +251,7 @@ class WsgiToAsgiInstance:
         sender = self._sender
         error: Exception | None = None
         try:
-            if _caller_chose_a_thread():
+            if self._on_callers_thread:
                 tail = await self._serve_in_thread(environ)
             else:
                 async with self._limit.semaphore(), ThreadSensitiveContext():
@@ -254,9 +261,9 @@ class WsgiToAsgiInstance:
             tail = []
         self._settle(error)
         if self._body_refused:
-            await sender.send_instead(self._replacement)
+            await self._after_the_application(sender.send_instead(self._replacement))
         elif sender.stopped is None:
-            await sender.send_all(tail)
+            await self._after_the_application(sender.send_all(tail))
 
     async def _serve_in_thread(self, environ: Environ) -> list[Message]:
         try:
@@ -272,6 +279,8 @@ class WsgiToAsgiInstance:
                 # never drains, a receive that never comes) for as long as that takes.
                 for task in list(self._trio_tasks or ()):
                     task.cancel()
+                if self._window is not None:
+                    self._window.cancel()
             raise
 
     def _settle(self, error: Exception | None) -> None:
@@ -305,10 +314,14 @@ class WsgiToAsgiInstance:
         if self._watcher is None and self._streaming and self._receiver.complete:
             self._watcher = self._in_server_context(self._disconnect_watch())
 
-    async def _deliver(self, messages: list[Message]) -> None:
-        """The WSGI thread's hop for a streamed batch."""
+    def _streaming_started(self) -> None:
+        """On the loop, as a streamed batch is sent: from now on, watch for a disconnect."""
         self._streaming = True
         self._watch_for_disconnect()
+
+    async def _deliver(self, messages: list[Message]) -> None:
+        """The WSGI thread's hop for a streamed batch, in a trio run."""
+        self._streaming_started()
         await self._sender.deliver(messages)
 
     def _in_server_context(self, coroutine: Coroutine[Any, Any, _T]) -> ServerTask[_T]:
@@ -332,9 +345,27 @@ class WsgiToAsgiInstance:
             return task
         return self._server_context.run(loop.create_task, coroutine)
 
+    async def _after_the_application(self, sending: Coroutine[Any, Any, None]) -> None:
+        """Send the last messages in the context the ASGI call came with.
+
+        By now ``sync_to_async`` has copied the application's context variables (its
+        ``Local`` values too) back into this task, as it does for any caller. A server
+        that starts the connection's next request from a callback scheduled inside
+        send() (uvicorn does, when the response completes with reading paused) would
+        hand them to that request, whose application would see this one's values.
+        """
+        if _get_running_loop() is None:
+            # A trio run schedules no callbacks in the caller's context.
+            await sending
+            return
+        await self._in_server_context(sending)
+
     async def _fetch_more(self) -> Fetched:
         """The WSGI thread's hop for more of the body."""
-        return await self._in_server_context(self._read_more())
+        reading = self._read_more()
+        if self._on_callers_thread:
+            return await reading  # in the hop's context: see __call__
+        return await self._in_server_context(reading)
 
     async def _disconnect_watch(self) -> None:
         """After the body, a server answers receive() with http.disconnect if the client left."""
@@ -419,6 +450,9 @@ class WsgiToAsgiInstance:
             self.response_started = True
             messages = _plain_response(500, b"Internal Server Error")
         finally:
+            if self._window is not None:
+                # Nothing of this response is sent behind the thread's back.
+                self._window.settle()
             if self._cancelled:
                 # The application saw ClientDisconnected; the bridge must see the
                 # cancellation, or it would take the call as completed.
@@ -459,7 +493,7 @@ class WsgiToAsgiInstance:
 
     def _frame(self, chunk: object, messages: list[Message]) -> bool:
         """Append the messages for one chunk; True once the content length is reached."""
-        data = chunk if type(chunk) is bytes else _as_bytes(chunk)
+        data = chunk if type(chunk) is bytes else as_bytes(chunk, _APP_CHUNK_ERROR)
         length = self.response_content_length
         if not self.response_started:
             messages.append(self.response_start)
@@ -484,6 +518,8 @@ class WsgiToAsgiInstance:
         self._send_chunk(data)
 
     def _end(self, messages: list[Message]) -> list[Message]:
+        if self._window is not None:
+            self._window.finish()  # the last streamed batch goes out before these
         if not self.response_started:
             messages.append(self.response_start)
             self.response_started = True
@@ -491,7 +527,11 @@ class WsgiToAsgiInstance:
         return messages
 
     def _push(self, messages: list[Message]) -> None:
-        """Send a batch from the WSGI thread: a hop to the server's loop and back."""
+        """Send a batch from the WSGI thread, once the one before it was sent."""
+        window = self._window
+        if window is not None:
+            window.hand_over(messages)
+            return
         push = self._pusher
         if push is None:
             push = self._pusher = async_to_sync(self._deliver)
@@ -512,6 +552,10 @@ class WsgiToAsgiInstance:
         except asyncio.CancelledError:
             self._cancelled = True
             raise _request_cancelled() from None
+
+
+def _itself(awaitable: Awaitable[_T]) -> Awaitable[_T]:
+    return awaitable
 
 
 async def _answer(send: Send, status: int, body: bytes) -> None:

@@ -25,7 +25,9 @@ from http import HTTPStatus
 from queue import Empty, SimpleQueue
 from typing import Any, cast
 
+from ._asgi_app import App, run_app
 from ._asgi_scope import RequestFacts
+from ._bytes import as_bytes
 from ._errors import ClientDisconnected
 
 logger = logging.getLogger("asgiref.wsgi")
@@ -54,8 +56,6 @@ _HOP_BY_HOP = frozenset(
     }
 )
 _STATUS_LINES = {int(status): f"{int(status)} {status.phrase}" for status in HTTPStatus}
-
-App = Callable[[dict[str, Any], Any, Any], Any]
 
 
 class ResponsePiece:
@@ -200,17 +200,9 @@ class AsgiCall:
 
     def start(self) -> None:
         """Start the application's task (called in the loop's thread, in a fresh context)."""
-        self._loop.create_task(self._main())
-
-    async def _main(self) -> None:
-        try:
-            await self._app(self._scope, self._receive, self._send)
-        except BaseException as exc:
-            self._ended(exc)
-            if not isinstance(exc, Exception):
-                raise  # cancellation, KeyboardInterrupt, SystemExit go on
-        else:
-            self._ended(None)
+        self._loop.create_task(
+            run_app(self._app, self._scope, self._receive, self._send, self._ended)
+        )
 
     def _ended(self, error: BaseException | None) -> None:
         if self._response == _COMPLETE:
@@ -326,9 +318,7 @@ class AsgiCall:
             )
         body: Any = message.get("body", b"")
         if type(body) is not bytes:
-            if not isinstance(body, (bytearray, memoryview)):
-                raise TypeError(f"AsgiToWsgi: 'body' must be bytes, not {type(body)!r}")
-            body = bytes(cast("bytes", body))
+            body = as_bytes(body, "AsgiToWsgi: 'body' must be bytes, not {}")
         more = message.get("more_body", False)
         if more is not False and more is not True:
             raise TypeError(f"AsgiToWsgi: 'more_body' must be a bool, not {more!r}")

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from typing import Any, cast
 
-from ._asgi_call import App
+from ._asgi_app import App, run_app
 
 logger = logging.getLogger("asgiref.wsgi")
 
@@ -40,7 +40,14 @@ class Lifespan:
         self._startup_answer = loop.create_future()
         self._shutdown_answer = loop.create_future()
         self._events.put_nowait({"type": "lifespan.startup"})
-        self._task = loop.create_task(self._main())
+        scope = {
+            "type": "lifespan",
+            "asgi": {"version": "3.0", "spec_version": "2.0"},
+            "state": self.state,
+        }
+        self._task = loop.create_task(
+            run_app(self._app, scope, self._receive, self._send, self._ended)
+        )
         failure = await self._startup_answer
         if failure is not None:
             raise LifespanFailed(f"ASGI lifespan startup failed: {failure}")
@@ -56,21 +63,6 @@ class Lifespan:
         failure = await answer
         if failure is not None:
             logger.error("AsgiToWsgi: ASGI lifespan shutdown failed: %s", failure)
-
-    async def _main(self) -> None:
-        scope = {
-            "type": "lifespan",
-            "asgi": {"version": "3.0", "spec_version": "2.0"},
-            "state": self.state,
-        }
-        try:
-            await self._app(scope, self._receive, self._send)
-        except BaseException as exc:
-            self._ended(exc)
-            if not isinstance(exc, Exception):
-                raise  # cancellation, KeyboardInterrupt, SystemExit go on
-        else:
-            self._ended(None)
 
     def _ended(self, error: BaseException | None) -> None:
         startup, shutdown = self._startup_answer, self._shutdown_answer

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final, cast
 
+from ._bytes import as_bytes
 from ._errors import ClientDisconnected, RequestBodyTooLarge
 from ._types import Receive
 
@@ -23,15 +24,6 @@ REFILL_BYTES: Final[int] = 256 * 1024
 
 _REQUEST_CHUNK_ERROR = "http.request body must be bytes, got {}"
 NOT_HTTP_REQUEST = "WSGI wrapper received a non-HTTP-request message"
-
-
-def request_chunk(chunk: object) -> bytes:
-    """A server's ``body`` as bytes; a TypeError when it is not bytes-like."""
-    if isinstance(chunk, (bytes, bytearray)):
-        return bytes(chunk)
-    if isinstance(chunk, memoryview):
-        return chunk.tobytes()
-    raise TypeError(_REQUEST_CHUNK_ERROR.format(type(chunk).__name__))
 
 
 class RequestReceiver:
@@ -87,7 +79,7 @@ class RequestReceiver:
             if kind == "http.request":
                 chunk = message.get("body", b"")
                 if type(chunk) is not bytes:
-                    chunk = request_chunk(chunk)
+                    chunk = as_bytes(chunk, _REQUEST_CHUNK_ERROR)
                 return chunk, bool(message.get("more_body", False))
             if kind == "http.disconnect":
                 self.disconnected = True

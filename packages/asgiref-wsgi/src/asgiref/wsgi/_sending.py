@@ -3,18 +3,26 @@
 The WSGI thread hands over messages in batches: everything one step of the application
 produced (a whole list response, or one streamed chunk with the start before it). The
 last batch comes back as the thread's return value and is sent by the request's task.
-Earlier ones arrive through ``deliver``, which the thread calls with ``async_to_sync``
-and which returns once the batch is sent: a slow client holds the application back, and
-one batch at most is in memory. (Letting the thread run ahead while the loop sends was
-measured slower: both then want the GIL at once.)
+
+Earlier ones go through a ``SendWindow`` under asyncio: the thread hands a batch to the
+loop and produces the next while it is sent, and waits for that send to finish before
+handing over the next. So one batch is in flight and one in the making at most, a slow
+client holds the application back, and a send that failed or was stopped surfaces at the
+thread's next hand-over or at its end. (Waiting for each send, as one ``async_to_sync``
+hop per batch does, was measured about a fifth slower for a streamed megabyte; letting
+the thread run further ahead gains nothing more, as both then want the GIL.) In a trio
+run the thread calls ``deliver`` through ``async_to_sync``, which returns once the batch
+is sent.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextvars
 import functools
 from asyncio.events import _get_running_loop  # pyright: ignore[reportPrivateUsage]
-from collections.abc import Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from typing import Any, Protocol, TypeVar
 
 from ._errors import ClientDisconnected
@@ -35,14 +43,14 @@ class ServerTask(Protocol[_T_co]):
     def __await__(self) -> Generator[Any, None, _T_co]: ...
 
 
-Spawn = Callable[[Coroutine[Any, Any, None]], ServerTask[None]]
+Spawn = Callable[[Coroutine[Any, Any, None]], Awaitable[None]]
 
 
 class ResponseSender:
     """The response messages of one request, sent in order to the server's ``send``.
 
-    ``spawn`` starts the task that calls ``send`` for a batch of the WSGI thread; the
-    adapter makes it run in the context the ASGI call came with, not the thread's.
+    ``spawn`` runs the coroutine that calls ``send`` for a batch of the WSGI thread's hop:
+    as a task in the context the ASGI call came with, or in the hop's own (see the adapter).
     """
 
     def __init__(self, send: Send, spawn: Spawn) -> None:
@@ -110,3 +118,79 @@ def _send_failed(cause: Exception) -> BaseException:
     error = ClientDisconnected(f"the ASGI server could not send the response: {cause!r}")
     error.__cause__ = cause
     return error
+
+
+class SendWindow:
+    """Streamed batches of one request, handed over by the WSGI thread to an asyncio loop.
+
+    ``hand_over`` returns once the batch is scheduled, after the previous one was sent;
+    each batch is sent by a task of its own in a copy of ``context`` (the one the ASGI call
+    came with); ``started`` runs on the loop before each send begins.
+    """
+
+    def __init__(
+        self,
+        sender: ResponseSender,
+        loop: asyncio.AbstractEventLoop,
+        context: contextvars.Context,
+        started: Callable[[], None],
+    ) -> None:
+        self._sender = sender
+        self._loop = loop
+        self._context = context
+        self._started = started
+        # Thread side: the outcome of the batch in flight.
+        self._in_flight: concurrent.futures.Future[None] | None = None
+        # Loop side: the task sending it.
+        self._task: asyncio.Task[None] | None = None
+
+    def hand_over(self, messages: list[Message]) -> None:
+        """From the WSGI thread: wait for the previous batch, then schedule this one.
+
+        Raises why the response stopped (client gone, request cancelled, send failed).
+        """
+        self.finish()
+        stopped = self._sender.stopped
+        if stopped is not None:
+            raise stopped()
+        done: concurrent.futures.Future[None] = concurrent.futures.Future()
+        # A copy: the context may be entered on the loop right now (see _in_server_context).
+        self._loop.call_soon_threadsafe(self._send, messages, done, context=self._context.copy())
+        self._in_flight = done
+
+    def finish(self) -> None:
+        """From the WSGI thread: wait until the batch in flight is sent; raise if it stopped."""
+        done = self._in_flight
+        if done is not None:
+            self._in_flight = None
+            done.result()
+
+    def settle(self) -> None:
+        """From the WSGI thread, on its way out: wait for the batch in flight, whatever came."""
+        done = self._in_flight
+        if done is not None:
+            self._in_flight = None
+            concurrent.futures.wait([done])
+
+    def cancel(self) -> None:
+        """On the loop, once the response is stopped: end a send that may never return."""
+        if self._task is not None:
+            self._task.cancel()
+
+    def _send(self, messages: list[Message], done: concurrent.futures.Future[None]) -> None:
+        self._started()
+        task = self._task = self._loop.create_task(self._sender.send_all(messages))
+        task.add_done_callback(functools.partial(self._sent, done))
+
+    def _sent(self, done: concurrent.futures.Future[None], task: asyncio.Task[None]) -> None:
+        if self._task is task:
+            self._task = None
+        stopped = self._sender.stopped
+        if stopped is not None:
+            done.set_exception(stopped())
+        elif task.cancelled():
+            done.set_exception(ClientDisconnected("the response was cancelled while sent"))
+        elif (error := task.exception()) is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(None)
