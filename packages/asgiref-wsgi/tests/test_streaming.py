@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import io
 import logging
@@ -302,7 +303,7 @@ async def test_thread_sensitive_work_in_the_servers_calls_runs_on_the_callers_th
     if caller == "ThreadSensitiveContext":
         await in_a_context()
     else:
-        await asyncio.to_thread(async_to_sync(request))
+        await anyio.to_thread.run_sync(async_to_sync(request))
     assert [m.get("body", b"") for m in sent] == [b"", b"a", b"b", b""]
     assert len(app_threads) == 1
     assert set(server_threads) == app_threads
