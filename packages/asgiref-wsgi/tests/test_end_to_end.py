@@ -241,7 +241,8 @@ def client(base_url: str) -> Iterator[httpx.Client]:
     # A connection per test: on one kept-alive connection, asgiref 3.13.0 answers a request
     # that follows a large upload with 500 now and then (wsgi-server-called-in-the-calls-
     # context, tested on its own in test_pipelined_requests_are_all_answered), and these
-    # tests also run against it. trust_env=False: never route loopback traffic through a proxy from the environment.
+    # tests also run against it. trust_env=False: never route loopback traffic through a
+    # proxy from the environment.
     with httpx.Client(base_url=base_url, trust_env=False, timeout=PATIENCE) as c:
         yield c
 
