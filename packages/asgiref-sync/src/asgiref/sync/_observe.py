@@ -338,6 +338,17 @@ def submitted(
     return hop
 
 
+def _tell(hop: Hop, event_name: Literal["started", "ended", "resumed"]) -> None:
+    """Call each observer's ``hop_<event_name>`` that it overrides, with its token."""
+    for listener, token in hop.observer_tokens:
+        event: _HopEvent | None = getattr(listener, event_name)
+        if event is not None:
+            try:
+                event(hop, token)
+            except Exception:  # noqa: BLE001 - an observer never breaks the call
+                _report(listener, f"hop_{event_name}")
+
+
 def started(hop: Hop, loop: object = None) -> None:
     """The work begins, in this thread and context."""
     current = threading.current_thread()
@@ -348,26 +359,14 @@ def started(hop: Hop, loop: object = None) -> None:
         hop.lane = current.name  # async_to_sync: the loop's thread
     hop.active_token = _current_hop.set(hop)
     hop.started_at = time.perf_counter()
-    for listener, token in hop.observer_tokens:
-        event = listener.started
-        if event is not None:
-            try:
-                event(hop, token)
-            except Exception:  # noqa: BLE001 - an observer never breaks the call
-                _report(listener, "hop_started")
+    _tell(hop, "started")
 
 
 def ended(hop: Hop, error: BaseException | None) -> None:
     """The work is over; undo what ``started`` set in this context."""
     hop.ended_at = time.perf_counter()
     hop.error = error
-    for listener, token in hop.observer_tokens:
-        event = listener.ended
-        if event is not None:
-            try:
-                event(hop, token)
-            except Exception:  # noqa: BLE001 - an observer never breaks the call
-                _report(listener, "hop_ended")
+    _tell(hop, "ended")
     context_token, hop.active_token = hop.active_token, None
     if context_token is not None:
         # Back to the identical previous value, so copying the context back to the
@@ -380,13 +379,7 @@ def resumed(hop: Hop, outcome_error: BaseException | None) -> None:
     hop.resumed_at = time.perf_counter()
     hop.outcome_error = outcome_error
     hop.cancelled = hop.ended_at is None
-    for listener, token in hop.observer_tokens:
-        event = listener.resumed
-        if event is not None:
-            try:
-                event(hop, token)
-            except Exception:  # noqa: BLE001 - an observer never breaks the call
-                _report(listener, "hop_resumed")
+    _tell(hop, "resumed")
 
 
 def run_observed(hop: Hop, run: Callable[..., Any], *args: Any) -> Any:
