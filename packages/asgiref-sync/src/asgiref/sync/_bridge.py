@@ -303,17 +303,18 @@ class SyncToAsync(Generic[_P, _R]):
                             self.thread_handler, loop, exc_info, task_context, func, child
                         )
                     except RuntimeError as exc:
-                        if not _bridge_has_quit(exc):
-                            if _cycles.is_own_thread_refusal(exc, executor):
-                                _cycles.describe_cycle(exc, self.func)
-                            raise
-                        # A task outlived the async_to_sync call (and every enclosing one)
-                        # whose thread would have run this: it gets a thread of its own.
-                        executor = _orphan_lane(hop)
-                        work = executor.submit(
-                            self.thread_handler, loop, exc_info, task_context, func, child
+                        work = _after_refused_submit(
+                            self,
+                            exc,
+                            executor,
+                            hop,
+                            self.thread_handler,
+                            loop,
+                            exc_info,
+                            task_context,
+                            func,
+                            child,
                         )
-                        executor.post(functools.partial(_state.tsc_lanes.checkin, executor))
             except BaseException as exc:
                 if hop is not None:  # every hop_submitted has its hop_resumed
                     _observe.resumed(hop, exc)
@@ -597,10 +598,27 @@ def _submit(
     try:
         return executor.submit(fn, *args)
     except RuntimeError as exc:
-        if not _bridge_has_quit(exc):
-            if _cycles.is_own_thread_refusal(exc, executor):
-                _cycles.describe_cycle(exc, call.func)
-            raise
+        return _after_refused_submit(call, exc, executor, hop, fn, *args)
+
+
+def _after_refused_submit(
+    call: SyncToAsync[Any, Any],
+    error: RuntimeError,
+    executor: Executor,
+    hop: _observe.Hop | None,
+    fn: Callable[..., _R],
+    *args: Any,
+) -> Future[_R]:
+    """``executor.submit`` raised ``error``: re-raise it, or run the call on a lane of its own.
+
+    A task that outlived the async_to_sync call (and every enclosing one) whose
+    thread would have run this gets a thread of its own; any other refusal is
+    raised, with the cycle in its notes when the executor's thread is this one.
+    """
+    if not _bridge_has_quit(error):
+        if _cycles.is_own_thread_refusal(error, executor):
+            _cycles.describe_cycle(error, call.func)
+        raise error
     lane = _orphan_lane(hop)
     work = lane.submit(fn, *args)
     lane.post(functools.partial(_state.tsc_lanes.checkin, lane))
